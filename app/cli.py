@@ -1,0 +1,188 @@
+"""`chatcart`: run and administer the shop.
+
+Every command reads the same settings. With no DATABASE_URL/REDIS_URL the commands
+use the embedded PostgreSQL and Redis under CHATCART_DATA_DIR (``.chatcart/``):
+`serve` starts them, and commands run while it is up attach to the same servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import click
+import structlog
+
+from app import embedded
+from app.logs import configure_logging
+from app.settings import Settings, SettingsError, load_settings
+
+log = structlog.get_logger("app.cli")
+T = TypeVar("T")
+
+
+def _load() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(settings)
+    return settings
+
+
+@contextlib.contextmanager
+def _services(settings: Settings, *, owner: bool) -> Iterator[Settings]:
+    """Yield settings whose URLs point at real servers, starting embedded ones if needed."""
+    if not settings.uses_embedded_services:
+        yield settings
+        return
+    try:
+        services = embedded.start(settings.chatcart_data_dir, owner=owner)
+    except embedded.EmbeddedUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    resolved = {
+        "DATABASE_URL": settings.database_url or services.database_url,
+        "REDIS_URL": settings.redis_url or services.redis_url,
+        "CHATCART_SERVICES": "embedded",
+    }
+    # Child processes (the web workers) read the same addresses from the environment.
+    os.environ.update(resolved)
+    log.info(
+        "using embedded services",
+        data_dir=str(services.data_dir),
+        database_url=resolved["DATABASE_URL"],
+        redis_url=resolved["REDIS_URL"],
+    )
+    try:
+        yield load_settings()
+    finally:
+        services.stop()
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the database engine bound and the pool open."""
+    from app.resources import open_resources
+
+    async def runner() -> T:
+        async with open_resources(settings):
+            return await work()
+
+    return asyncio.run(runner())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """chatcart: sell through WhatsApp, run the shop through GraphQL."""
+
+
+@main.command()
+@click.option(
+    "--migrate/--no-migrate",
+    default=None,
+    help="Apply migrations first (default: yes with the embedded servers).",
+)
+@click.option(
+    "--seed-demo/--no-seed-demo",
+    default=None,
+    help="Load the demo catalog into an empty shop (default: yes with the embedded servers).",
+)
+def serve(migrate: bool | None, seed_demo: bool | None) -> None:
+    """Run the web app (webhooks, GraphQL, health) with granian."""
+    settings = _load()
+    with _services(settings, owner=True) as resolved:
+        is_embedded = resolved.chatcart_services == "embedded"
+        _prepare(
+            resolved,
+            migrate=is_embedded if migrate is None else migrate,
+            seed_demo=is_embedded if seed_demo is None else seed_demo,
+        )
+        _serve_http(resolved)
+
+
+def _prepare(settings: Settings, *, migrate: bool, seed_demo: bool) -> None:
+    from app.catalog.seed import catalog_is_empty, seed_demo_catalog
+    from app.db.migrate import apply_migrations
+
+    async def work() -> None:
+        if migrate:
+            await apply_migrations()
+        if seed_demo and await catalog_is_empty():
+            created = await seed_demo_catalog()
+            log.info("demo catalog loaded", products=created)
+
+    _run(settings, work)
+
+
+def _serve_http(settings: Settings) -> None:
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    log.info(
+        "serving",
+        url=f"http://{settings.host}:{settings.port}",
+        workers=settings.web_workers,
+        mode=settings.chatcart_services,
+    )
+    Server(
+        "app.main:create_app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.web_workers,
+        factory=True,
+        log_access=False,
+        websockets=True,
+    ).serve()
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the database migrations that have not run yet."""
+    from app.db.migrate import apply_migrations
+
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+        _run(resolved, apply_migrations)
+    click.echo("Database is up to date.")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, required=True, help="Load the demo catalog.")
+def seed(demo: bool) -> None:
+    """Load the demo shop (products already present by SKU are left as they are)."""
+    from app.catalog.seed import seed_demo_catalog
+    from app.db.migrate import apply_migrations
+
+    settings = _load()
+
+    async def work() -> int:
+        await apply_migrations()
+        return await seed_demo_catalog()
+
+    with _services(settings, owner=False) as resolved:
+        created = _run(resolved, work)
+    click.echo(f"Demo catalog: {created} products added.")
+
+
+@main.command("export-schema")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="schema.graphql",
+    show_default=True,
+)
+def export_schema(output: str) -> None:
+    """Write the GraphQL schema (SDL) the API serves."""
+    from app.graphql.sdl import schema_sdl
+
+    with open(output, "w", encoding="utf-8") as handle:
+        handle.write(schema_sdl())
+    click.echo(f"Wrote {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

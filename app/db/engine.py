@@ -1,0 +1,36 @@
+"""One PostgreSQL engine per process, bound to every table and to Piccolo's migration runner."""
+
+from __future__ import annotations
+
+import os
+
+from piccolo.apps.migrations.tables import Migration
+from piccolo.engine.postgres import PostgresEngine
+
+from app.db import piccolo_conf
+from app.db.piccolo_app import TABLES
+from app.db.postgres import Engine
+
+PICCOLO_CONF_MODULE = "app.db.piccolo_conf"
+
+
+def bind_engine(database_url: str) -> PostgresEngine:
+    """Create the engine for ``database_url`` and make every table and migration use it."""
+    engine = Engine(database_url)
+    bind_tables(engine)
+    return engine
+
+
+def bind_tables(engine: PostgresEngine) -> None:
+    os.environ["PICCOLO_CONF"] = PICCOLO_CONF_MODULE
+    piccolo_conf.DB = engine
+    for table in [*TABLES, Migration]:
+        table._meta.db = engine
+
+
+async def open_pool(engine: PostgresEngine, *, min_size: int, max_size: int) -> None:
+    await engine.start_connection_pool(min_size=min_size, max_size=max_size)
+
+
+async def close_pool(engine: PostgresEngine) -> None:
+    await engine.close_connection_pool()

@@ -1,0 +1,38 @@
+"""The Piccolo app that owns every table; its migrations live in the top-level ``migrations/``."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from app.catalog.tables import Product, ProductEvent
+from app.customers.tables import Customer
+from app.ordering.tables import Order, OrderEvent, OrderItem
+from app.payments.tables import Payment
+from app.receipts.tables import Receipt
+from app.staff.tables import StaffToken, StaffUser
+from app.whatsapp.tables import InboundMessage, OutboundMessage
+
+MIGRATIONS_FOLDER = Path(__file__).resolve().parents[2] / "migrations"
+
+TABLES = [
+    Customer,
+    Product,
+    ProductEvent,
+    Order,
+    OrderItem,
+    OrderEvent,
+    Payment,
+    Receipt,
+    InboundMessage,
+    OutboundMessage,
+    StaffUser,
+    StaffToken,
+]
+
+APP_CONFIG = AppConfig(
+    app_name="chatcart",
+    migrations_folder_path=str(MIGRATIONS_FOLDER),
+    table_classes=TABLES,
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,187 @@
+"""The one typed settings object, read from environment variables (and an optional ``.env``).
+
+Every variable is documented in ``.env.example``. Invalid values stop the process at
+start-up with a message naming the variable (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name, list_currencies
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.ordering.values import ShopTerms
+
+LogFormat = Literal["json", "console"]
+Environment = Literal["development", "production", "test"]
+
+
+class SettingsError(Exception):
+    """Raised when the environment holds an invalid configuration."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # Services. Leave both unset to run on the embedded PostgreSQL and Redis.
+    database_url: str | None = Field(default=None, description="PostgreSQL URL")
+    redis_url: str | None = Field(default=None, description="Redis URL")
+    chatcart_services: Literal["external", "embedded"] = Field(
+        default="external", description="Set by chatcart itself when it started embedded servers"
+    )
+    chatcart_embedded: bool = Field(
+        default=True,
+        description="Allow the embedded PostgreSQL/Redis when the URLs are unset",
+    )
+    chatcart_data_dir: Path = Field(default=Path(".chatcart"))
+    database_pool_min: int = Field(default=1, ge=1)
+    database_pool_max: int = Field(default=10, ge=1)
+
+    # Web server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    web_workers: int = Field(default=1, ge=1)
+    environment: Environment = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: LogFormat = "json"
+    graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql")
+
+    # Shop
+    shop_name: str = Field(default="chatcart demo shop", min_length=1, max_length=100)
+    shop_currency: str = "USD"
+    shop_locale: str = "en_US"
+    shop_timezone: str = "UTC"
+    shop_country: str = Field(default="US", description="Default region for phone numbers")
+    prices_include_tax: bool = False
+    delivery_fee: int = Field(default=0, ge=0, description="Minor units, e.g. cents")
+    order_payment_minutes: int = Field(default=30, ge=1)
+
+    # WhatsApp Cloud API (used by the WhatsApp issue; sandbox transport when unset)
+    whatsapp_transport: Literal["sandbox", "cloud"] = "sandbox"
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_version: str = "v26.0"
+
+    # Payments (used by the payments issue; a provider with no keys is disabled)
+    payment_manual_instructions: str = Field(
+        default="Pay by bank transfer and quote the reference.", max_length=1000
+    )
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgresql:// (e.g. postgresql://user@host/db)")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("shop_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in list_currencies():
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. USD, EUR, KES)")
+        return code
+
+    @field_validator("shop_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a known locale (e.g. en_US, de_DE)") from exc
+        return value
+
+    @field_validator("shop_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Africa/Nairobi)") from exc
+        return value
+
+    @field_validator("shop_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a two-letter region code (e.g. US, KE)")
+        return code
+
+    @model_validator(mode="after")
+    def _services_together(self) -> Settings:
+        if not self.chatcart_embedded and not (self.database_url and self.redis_url):
+            raise ValueError("DATABASE_URL and REDIS_URL must both be set when CHATCART_EMBEDDED=0")
+        if self.database_pool_min > self.database_pool_max:
+            raise ValueError("DATABASE_POOL_MIN must not exceed DATABASE_POOL_MAX")
+        return self
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+    @property
+    def currency_name(self) -> str:
+        return str(get_currency_name(self.shop_currency, locale=self.shop_locale))
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.shop_timezone)
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise ``SettingsError`` naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["Invalid configuration:"]
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"  {name}: {message}")
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def shop_terms(settings: Settings) -> ShopTerms:
+    return ShopTerms(
+        currency=settings.shop_currency,
+        prices_include_tax=settings.prices_include_tax,
+        delivery_fee=settings.delivery_fee,
+        payment_minutes=settings.order_payment_minutes,
+    )

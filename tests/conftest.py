@@ -1,0 +1,112 @@
+"""Shared fixtures: real PostgreSQL and Redis for every test that needs them.
+
+Each test session creates its own database (migrated once) on the server found by
+``tests.services``; every database test starts from empty tables and an empty Redis db.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from app.db.engine import bind_tables
+from app.db.migrate import apply_migrations
+from app.db.piccolo_app import TABLES
+from app.resources import Resources, open_resources
+from app.settings import Settings
+from tests.services import ServiceUrls, locate_services
+
+_SERVICES: ServiceUrls | None = None
+
+
+def pytest_report_header() -> str:
+    return "chatcart test services: resolved at the first database test"
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[ServiceUrls]:
+    global _SERVICES
+    with locate_services() as found:
+        _SERVICES = found
+        print(f"\nchatcart test services: {found.source}")
+        yield found
+
+
+def database_url_for(base_url: str, database: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+async def test_database_url(services: ServiceUrls) -> AsyncIterator[str]:
+    name = f"chatcart_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield database_url_for(services.database_url, name)
+    admin = await asyncpg.connect(services.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "environment": "test",
+        "log_format": "console",
+        "log_level": "WARNING",
+        "shop_name": "Test Shop",
+        "shop_currency": "USD",
+        "shop_locale": "en_US",
+        "shop_timezone": "UTC",
+        "prices_include_tax": False,
+        "delivery_fee": 0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(test_database_url: str, services: ServiceUrls) -> Settings:
+    return make_settings(test_database_url, services.redis_url)
+
+
+@pytest.fixture(scope="session")
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    async with open_resources(settings) as opened:
+        await apply_migrations()
+        yield opened
+
+
+_TRUNCATE = "TRUNCATE {} RESTART IDENTITY CASCADE".format(
+    ", ".join(f'"{table._meta.tablename}"' for table in TABLES)
+)
+
+
+@pytest.fixture
+async def db(resources: Resources) -> AsyncIterator[Resources]:
+    """Empty tables, fresh sequences and an empty Redis database for one test."""
+    bind_tables(resources.engine)
+    await resources.engine.run_ddl(_TRUNCATE)
+    await resources.engine.run_ddl("ALTER SEQUENCE order_number_seq RESTART WITH 1001")
+    await resources.engine.run_ddl("ALTER SEQUENCE receipt_number_seq RESTART WITH 1")
+    await resources.redis.flushdb()
+    yield resources
+    # A test that built its own app rebinds the tables; give them back to the session engine.
+    bind_tables(resources.engine)
+
+
+@pytest.fixture
+def redis_client(db: Resources) -> aioredis.Redis:
+    return db.redis

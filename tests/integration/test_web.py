@@ -1,0 +1,113 @@
+"""The web app in-process: health, readiness naming what failed, errors as JSON, request ids."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.main import create_app
+from app.resources import Resources
+from app.settings import Settings
+from tests.conftest import make_settings
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+async def test_live_and_ready(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    live = await client.get("/health/live")
+    assert live.status_code == 200
+    assert live.json() == {"status": "ok"}
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["postgres"]["ok"] is True
+    assert body["checks"]["redis"]["ok"] is True
+
+
+async def test_ready_names_redis_when_it_is_down(settings: Settings) -> None:
+    broken = make_settings(settings.database_url or "", "redis://127.0.0.1:1/0")
+    async with AsyncTestClient(app=create_app(broken)) as client:
+        response = await client.get("/health/ready")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["redis"]
+    assert body["checks"]["postgres"]["ok"] is True
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["redis"]["error"]
+
+
+async def test_ready_names_postgres_when_it_refuses_connections_and_recovers(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+    settings: Settings,
+    db: Resources,
+) -> None:
+    database = urlsplit(settings.database_url or "").path.lstrip("/")
+    admin_url = (settings.database_url or "").replace(f"/{database}", "/postgres", 1)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+        down = await client.get("/health/ready")
+        assert down.status_code == 503
+        assert down.json()["failed"] == ["postgres"]
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    back = await client.get("/health/ready")
+    assert back.status_code == 200
+    # The session's own pool lost its connections too; it must recover by itself.
+    await db.engine.run_ddl("SELECT 1")
+
+
+async def test_unknown_path_is_a_json_404_with_a_request_id(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    response = await client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "NOT_FOUND"
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_a_sane_request_id_is_echoed_and_a_hostile_one_replaced(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    echoed = await client.get("/health/live", headers={"X-Request-ID": "abc-123"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    hostile = await client.get("/health/live", headers={"X-Request-ID": "a\tb" + "x" * 300})
+    assert hostile.headers["x-request-id"] != "a\tb" + "x" * 300
+    assert len(hostile.headers["x-request-id"]) == 32
+
+
+async def test_wrong_method_is_a_json_405(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/health/live")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+async def test_graphql_serves_the_shop(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+    response = await client.post("/graphql", json={"query": "{ shop { name currency } }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": {"shop": {"name": "Test Shop", "currency": "USD"}}}
+
+
+async def test_graphql_rejects_malformed_queries(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    response = await client.post("/graphql", json={"query": "{ shop { "})
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"].startswith("Syntax Error")
+    mutation_by_get = await client.get("/graphql", params={"query": "mutation { x }"})
+    assert mutation_by_get.status_code in (400, 405)

@@ -6,11 +6,14 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.errors import InvalidInput
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_STOCK = 1_000_000
+MAX_DESCRIPTION = 4000
+MAX_IMAGE_URL = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,9 @@ class ProductDraft:
         validate_tax_rate(self.tax_rate_bp)
         if self.stock is not None:
             validate_stock_level(self.stock)
-        if len(self.description) > 4000:
-            raise InvalidInput("Description is longer than 4000 characters.", field="description")
+        validate_description(self.description)
+        if self.image_url is not None:
+            validate_image_url(self.image_url)
         return self
 
 
@@ -69,6 +73,14 @@ class ProductChanges:
             validate_price(self.price)
         if self.tax_rate_bp is not None:
             validate_tax_rate(self.tax_rate_bp)
+        if self.description is not None:
+            validate_description(self.description)
+        if self.image_url is not None:
+            validate_image_url(self.image_url)
+        if self.name is not None:
+            columns["name"] = self.name.strip()
+        if self.category is not None:
+            columns["category"] = self.category.strip()
         return columns
 
 
@@ -117,6 +129,23 @@ def validate_text(field: str, value: str, max_length: int) -> None:
     if len(value) > max_length:
         raise InvalidInput(
             f"{field.capitalize()} is longer than {max_length} characters.", field=field
+        )
+
+
+def validate_description(description: str) -> None:
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"Description is longer than {MAX_DESCRIPTION} characters.", field="description"
+        )
+
+
+def validate_image_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("Image URL must be an http(s) address.", field="image_url")
+    if len(url) > MAX_IMAGE_URL:
+        raise InvalidInput(
+            f"Image URL is longer than {MAX_IMAGE_URL} characters.", field="image_url"
         )
 
 

@@ -32,7 +32,10 @@ class Product(Table, tablename="product"):
     image_url = Varchar(length=500, null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
-    version = Integer(default=1, help_text="Optimistic concurrency: bumped on every change")
+    version = Integer(
+        default=1,
+        help_text="Optimistic concurrency: bumped by every staff edit (not by stock movements)",
+    )
 
     product_sku_not_blank = Check("length(btrim(sku)) > 0")
     product_name_not_blank = Check("length(btrim(name)) > 0")
@@ -45,7 +48,7 @@ class ProductEvent(Table, tablename="product_event"):
     """Audit trail of catalog changes: who changed what, and why stock moved."""
 
     id = BigSerial(primary_key=True)
-    product = ForeignKey(Product, on_delete=OnDelete.restrict, index=True)
+    product = ForeignKey(Product, null=False, on_delete=OnDelete.restrict, index=True)
     type = Varchar(length=40)
     data = JSONB(default={})
     stock_delta = Integer(null=True, default=None)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
+import structlog
 from piccolo.columns import Column
 
 from app.customers.tables import Customer
 from app.errors import InvalidInput
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,35 +45,77 @@ async def register_customer(
 ) -> CustomerRecord:
     """Return the customer known by either id, creating them on first contact.
 
-    When a message carries both the business-scoped id and the phone, the two are
-    recorded on the same customer.
+    WhatsApp's business-scoped user id is the stable key; the phone is an attribute that
+    may appear later, change, or be missing. When one message carries both and they
+    belong to two customers we know (first seen by phone, then by user id), the two are
+    merged into the user-id customer, with the orders and messages of both.
     """
     if not user_id and not wa_id:
         raise InvalidInput("A customer needs a WhatsApp user id or phone number.", field="user_id")
     async with Customer._meta.db.transaction():
-        row = await _find(user_id, wa_id)
-        if row is None:
-            rows = await Customer.raw(
-                "INSERT INTO customer (user_id, wa_id, profile_name) VALUES ({}, {}, {}) "
-                "ON CONFLICT DO NOTHING RETURNING *",
-                user_id,
-                wa_id,
-                profile_name,
-            )
-            row = rows[0] if rows else await _find(user_id, wa_id)
-            assert row is not None
-            return _record(row)
+        by_user = await _locked("user_id", user_id)
+        by_phone = await _locked("wa_id", wa_id)
+        if by_user is None and by_phone is None:
+            return _record(await _insert(user_id, wa_id, profile_name))
+        if by_user is not None and by_phone is not None and by_user["id"] != by_phone["id"]:
+            await _release_phone(keep=by_user, holder=by_phone)
+        row = by_user if by_user is not None else by_phone
+        assert row is not None
         return _record(await _fill_in(row, user_id, wa_id, profile_name))
 
 
-async def _find(user_id: str | None, wa_id: str | None) -> dict[str, Any] | None:
-    if user_id:
-        row = await Customer.select().where(Customer.user_id == user_id).first()
-        if row is not None:
-            return row
-    if wa_id:
-        return await Customer.select().where(Customer.wa_id == wa_id).first()
-    return None
+async def _locked(column: str, value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    rows = await Customer.raw(
+        f"SELECT * FROM customer WHERE {column} = {{}} FOR UPDATE",  # noqa: S608 - fixed names
+        value,
+    )
+    return dict(rows[0]) if rows else None
+
+
+async def _insert(user_id: str | None, wa_id: str | None, profile_name: str) -> dict[str, Any]:
+    rows = await Customer.raw(
+        "INSERT INTO customer (user_id, wa_id, profile_name) VALUES ({}, {}, {}) "
+        "ON CONFLICT DO NOTHING RETURNING *",
+        user_id,
+        wa_id,
+        profile_name,
+    )
+    if rows:
+        return dict(rows[0])
+    # Someone registered the same person a moment ago: their row is committed now.
+    found = await _locked("user_id", user_id) or await _locked("wa_id", wa_id)
+    assert found is not None
+    return found
+
+
+async def _release_phone(*, keep: dict[str, Any], holder: dict[str, Any]) -> None:
+    """Give the phone to ``keep``: absorb a phone-only ``holder``, else just unset it there."""
+    if holder["user_id"] is not None:
+        # A different WhatsApp user had this number before (numbers get recycled).
+        await Customer.update({Customer.wa_id: None}).where(Customer.id == holder["id"])
+        log.info("phone number moved", from_customer=holder["id"], to_customer=keep["id"])
+        return
+    for table, column in (
+        ("orders", "customer"),
+        ("inbound_message", "customer"),
+        ("outbound_message", "customer"),
+    ):
+        await Customer.raw(
+            f"UPDATE {table} SET {column} = {{}} WHERE {column} = {{}}",  # noqa: S608
+            keep["id"],
+            holder["id"],
+        )
+    await Customer.delete().where(Customer.id == holder["id"])
+    if holder["last_inbound_at"] is not None and (
+        keep["last_inbound_at"] is None or holder["last_inbound_at"] > keep["last_inbound_at"]
+    ):
+        keep["last_inbound_at"] = holder["last_inbound_at"]
+        await Customer.update({Customer.last_inbound_at: holder["last_inbound_at"]}).where(
+            Customer.id == keep["id"]
+        )
+    log.info("customers merged", kept=keep["id"], absorbed=holder["id"])
 
 
 async def _fill_in(
@@ -79,12 +124,13 @@ async def _fill_in(
     changes: dict[Column | str, Any] = {}
     if user_id and row["user_id"] is None:
         changes["user_id"] = user_id
-    if wa_id and row["wa_id"] is None:
+    if wa_id and row["wa_id"] != wa_id:
         changes["wa_id"] = wa_id
     if profile_name and row["profile_name"] != profile_name:
         changes["profile_name"] = profile_name
     if not changes:
         return row
+    changes["updated_at"] = datetime.now(UTC)
     updated = (
         await Customer.update(changes)
         .where(Customer.id == row["id"])

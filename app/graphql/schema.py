@@ -17,18 +17,20 @@ class Shop:
     prices_include_tax: bool
 
 
+def resolve_shop(info: Info[dict[str, Settings], None]) -> Shop:
+    settings = info.context["settings"]
+    return Shop(
+        name=settings.shop_name,
+        currency=settings.shop_currency,
+        locale=settings.shop_locale,
+        timezone=settings.shop_timezone,
+        prices_include_tax=settings.prices_include_tax,
+    )
+
+
 @strawberry.type
 class Query:
-    @strawberry.field(description="The shop this API serves.")
-    def shop(self, info: Info) -> Shop:
-        settings: Settings = info.context["settings"]
-        return Shop(
-            name=settings.shop_name,
-            currency=settings.shop_currency,
-            locale=settings.shop_locale,
-            timezone=settings.shop_timezone,
-            prices_include_tax=settings.prices_include_tax,
-        )
+    shop: Shop = strawberry.field(resolver=resolve_shop, description="The shop this API serves.")
 
 
 schema = strawberry.Schema(query=Query)

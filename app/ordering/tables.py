@@ -25,7 +25,7 @@ from app.ordering.values import Fulfilment
 class Order(Table, tablename="orders"):
     id = Serial(primary_key=True)
     number = Integer(unique=True, help_text="Human order number from order_number_seq")
-    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    customer = ForeignKey(Customer, null=False, on_delete=OnDelete.restrict, index=True)
     status = Varchar(length=32, choices=OrderStatus, default=OrderStatus.PENDING_PAYMENT)
     fulfilment = Varchar(length=16, choices=Fulfilment, default=Fulfilment.PICKUP)
     delivery_address = Text(null=True, default=None)
@@ -61,7 +61,7 @@ class OrderItem(Table, tablename="order_item"):
     """A line of an order: a snapshot of the product as it was sold."""
 
     id = Serial(primary_key=True)
-    order = ForeignKey(Order, on_delete=OnDelete.restrict, index=True)
+    order = ForeignKey(Order, null=False, on_delete=OnDelete.restrict, index=True)
     product = ForeignKey(Product, on_delete=OnDelete.restrict, null=True, index=True)
     sku = Varchar(length=64)
     name = Varchar(length=200)
@@ -84,7 +84,7 @@ class OrderEvent(Table, tablename="order_event"):
     """Audit trail of every order change, and the outbox the event relay publishes from."""
 
     id = BigSerial(primary_key=True)
-    order = ForeignKey(Order, on_delete=OnDelete.restrict, index=True)
+    order = ForeignKey(Order, null=False, on_delete=OnDelete.restrict, index=True)
     type = Varchar(length=64)
     data = JSONB(default={})
     actor = Varchar(length=64, help_text="customer, staff:<id> or system")

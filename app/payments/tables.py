@@ -21,7 +21,7 @@ class Payment(Table, tablename="payment"):
     """One attempt to pay an order. A retry after failure or expiry is a new row."""
 
     id = Serial(primary_key=True)
-    order = ForeignKey(Order, on_delete=OnDelete.restrict, index=True)
+    order = ForeignKey(Order, null=False, on_delete=OnDelete.restrict, index=True)
     attempt = Integer(default=1, help_text="1 for the first attempt on the order, then 2, …")
     provider = Varchar(length=32, help_text="manual, stripe, …")
     reference = Varchar(

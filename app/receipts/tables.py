@@ -19,9 +19,13 @@ class Receipt(Table, tablename="receipt"):
     id = Serial(primary_key=True)
     number = Varchar(length=32, unique=True, help_text="e.g. R-2026-000042")
     sequence = BigInt(unique=True, help_text="From receipt_number_seq; orders the receipts")
-    order = ForeignKey(Order, on_delete=OnDelete.restrict, index=True)
+    order = ForeignKey(Order, null=False, on_delete=OnDelete.restrict, index=True)
     payment = ForeignKey(
-        Payment, on_delete=OnDelete.restrict, unique=True, help_text="One receipt per payment"
+        Payment,
+        null=False,
+        on_delete=OnDelete.restrict,
+        unique=True,
+        help_text="One receipt per payment",
     )
     issued_at = Timestamptz(default=TimestamptzNow())
     text_body = Text(default="")

@@ -28,7 +28,7 @@ class StaffToken(Table, tablename="staff_token"):
     """An opaque bearer token; only its SHA-256 digest is stored."""
 
     id = Serial(primary_key=True)
-    staff = ForeignKey(StaffUser, on_delete=OnDelete.cascade, index=True)
+    staff = ForeignKey(StaffUser, null=False, on_delete=OnDelete.cascade, index=True)
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz()

@@ -50,7 +50,7 @@ class InboundMessage(Table, tablename="inbound_message"):
 
 class OutboundMessage(Table, tablename="outbound_message"):
     id = BigSerial(primary_key=True)
-    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    customer = ForeignKey(Customer, null=False, on_delete=OnDelete.restrict, index=True)
     recipient = Varchar(length=128, help_text="Address WhatsApp accepts: phone or user id")
     kind = Varchar(length=32, help_text="text, interactive, document, template, …")
     payload = JSONB()

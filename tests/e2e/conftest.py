@@ -69,6 +69,10 @@ class Served:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=timeout)
 
+    def interrupt(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
     def kill_hard(self) -> None:
         """Simulate a crash: SIGKILL the whole process group, no clean-up runs."""
         os.killpg(self.process.pid, signal.SIGKILL)

@@ -3,6 +3,9 @@
 In order: TEST_DATABASE_URL / TEST_REDIS_URL; the local servers on 127.0.0.1 when they
 answer; testcontainers when a Docker engine answers; the embedded servers. The tests
 never skip for want of a database: if none of these works the session fails.
+
+``TEST_SERVICES=embedded`` (or ``containers``) skips the earlier steps, to prove a
+fallback works on a machine that has the earlier ones.
 """
 
 from __future__ import annotations
@@ -51,15 +54,20 @@ def _docker_answers() -> bool:
 
 @contextlib.contextmanager
 def locate_services() -> Iterator[ServiceUrls]:
-    database_url = os.environ.get("TEST_DATABASE_URL")
-    redis_url = os.environ.get("TEST_REDIS_URL")
+    forced = os.environ.get("TEST_SERVICES", "auto")
+    if forced not in ("auto", "containers", "embedded"):
+        raise RuntimeError(f"TEST_SERVICES must be auto, containers or embedded, not {forced!r}")
+    database_url = os.environ.get("TEST_DATABASE_URL") if forced == "auto" else None
+    redis_url = os.environ.get("TEST_REDIS_URL") if forced == "auto" else None
+    local = forced == "auto"
     source = []
     with contextlib.ExitStack() as stack:
-        if not database_url and _port_open("127.0.0.1", 5432):
+        if local and not database_url and _port_open("127.0.0.1", 5432):
             database_url, _ = LOCAL_POSTGRES, source.append("postgres: local 127.0.0.1:5432")
-        if not redis_url and _port_open("127.0.0.1", 6379):
+        if local and not redis_url and _port_open("127.0.0.1", 6379):
             redis_url, _ = LOCAL_REDIS, source.append("redis: local 127.0.0.1:6379 db 15")
-        if (not database_url or not redis_url) and _docker_answers():
+        containers_allowed = forced in ("auto", "containers")
+        if (not database_url or not redis_url) and containers_allowed and _docker_answers():
             if not database_url:
                 database_url = stack.enter_context(_postgres_container())
                 source.append("postgres: testcontainers")
@@ -74,9 +82,9 @@ def locate_services() -> Iterator[ServiceUrls]:
             if not redis_url:
                 redis_url = embedded_redis
                 source.append("redis: embedded")
-        if "TEST_DATABASE_URL" in os.environ:
+        if forced == "auto" and "TEST_DATABASE_URL" in os.environ:
             source.insert(0, "postgres: TEST_DATABASE_URL")
-        if "TEST_REDIS_URL" in os.environ:
+        if forced == "auto" and "TEST_REDIS_URL" in os.environ:
             source.insert(0, "redis: TEST_REDIS_URL")
         yield ServiceUrls(database_url, redis_url, ", ".join(source))
 

@@ -3,7 +3,8 @@
 # Every target bootstraps .venv from uv.lock first, so a fresh clone needs only
 # Python 3.11+ and make.
 
-PYTHON ?= python3
+# The first Python 3.11 or 3.12 on PATH (the embedded Redis has wheels up to 3.12).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
@@ -19,6 +20,8 @@ help:
 	@echo "make seed     load the demo catalog"
 
 $(BIN)/uv:
+	@if [ -z "$(PYTHON)" ]; then echo "chatcart needs Python 3.11 or 3.12 on PATH (or PYTHON=/path/to/python3.11)"; exit 1; fi
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv module (Debian/Ubuntu: apt install python3-venv)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
@@ -27,7 +30,7 @@ $(STAMP): $(BIN)/uv pyproject.toml uv.lock
 	@touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/chatcart serve --migrate --seed-demo
+	$(BIN)/chatcart serve --migrate
 
 test: $(STAMP)
 	$(BIN)/pytest

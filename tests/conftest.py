@@ -6,12 +6,15 @@ Each test session creates its own database (migrated once) on the server found b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -20,7 +23,7 @@ from app.db.migrate import apply_migrations
 from app.db.piccolo_app import TABLES
 from app.resources import Resources, open_resources
 from app.settings import Settings
-from tests.services import ServiceUrls, locate_services
+from tests.services import LEASE_KEY, ServiceUrls, locate_services
 
 _SERVICES: ServiceUrls | None = None
 
@@ -101,7 +104,10 @@ async def db(resources: Resources) -> AsyncIterator[Resources]:
     await resources.engine.run_ddl(_TRUNCATE)
     await resources.engine.run_ddl("ALTER SEQUENCE order_number_seq RESTART WITH 1001")
     await resources.engine.run_ddl("ALTER SEQUENCE receipt_number_seq RESTART WITH 1")
+    lease = await resources.redis.get(LEASE_KEY)
     await resources.redis.flushdb()
+    if lease is not None:  # keep our claim on this Redis database (tests.services)
+        await resources.redis.set(LEASE_KEY, lease, ex=4 * 3600)
     yield resources
     # A test that built its own app rebinds the tables; give them back to the session engine.
     bind_tables(resources.engine)
@@ -110,3 +116,38 @@ async def db(resources: Resources) -> AsyncIterator[Resources]:
 @pytest.fixture
 def redis_client(db: Resources) -> aioredis.Redis:
     return db.redis
+
+
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: Settings, *, run_worker: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running in this event loop, and an HTTP client for it.
+
+    Unlike Litestar's test clients (which run the app on a loop of their own), the app and
+    the test share one loop, so a test may query the database while the app runs.
+    """
+    from app.main import create_app
+
+    app = create_app(settings, run_worker=run_worker)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run() -> None:
+        # Start-up and shut-down in one task: the app's task groups insist on it.
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    lifespan = asyncio.create_task(run())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({lifespan, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        waiter.cancel()
+        await lifespan  # start-up failed: raise its error here
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+            yield client
+    finally:
+        stop.set()
+        await lifespan

@@ -16,12 +16,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/15"
+LOCAL_REDIS_BASE = "redis://127.0.0.1:6379"
+LEASE_KEY = "chatcart:test-lease"
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ def locate_services() -> Iterator[ServiceUrls]:
         if local and not database_url and _port_open("127.0.0.1", 5432):
             database_url, _ = LOCAL_POSTGRES, source.append("postgres: local 127.0.0.1:5432")
         if local and not redis_url and _port_open("127.0.0.1", 6379):
-            redis_url, _ = LOCAL_REDIS, source.append("redis: local 127.0.0.1:6379 db 15")
+            db = stack.enter_context(_leased_redis_db())
+            redis_url = f"{LOCAL_REDIS_BASE}/{db}"
+            source.append(f"redis: local 127.0.0.1:6379 db {db}")
         containers_allowed = forced in ("auto", "containers")
         if (not database_url or not redis_url) and containers_allowed and _docker_answers():
             if not database_url:
@@ -87,6 +91,26 @@ def locate_services() -> Iterator[ServiceUrls]:
         if forced == "auto" and "TEST_REDIS_URL" in os.environ:
             source.insert(0, "redis: TEST_REDIS_URL")
         yield ServiceUrls(database_url, redis_url, ", ".join(source))
+
+
+@contextlib.contextmanager
+def _leased_redis_db() -> Iterator[int]:
+    """Claim a Redis database (15 down to 1) no other test run is using: tests flush it."""
+    import redis
+
+    token = f"{os.getpid()}:{uuid.uuid4().hex}"
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{LOCAL_REDIS_BASE}/{db}")
+        if client.set(LEASE_KEY, token, nx=True, ex=4 * 3600):
+            try:
+                yield db
+            finally:
+                if client.get(LEASE_KEY) == token.encode():
+                    client.delete(LEASE_KEY)
+                client.close()
+            return
+        client.close()
+    raise RuntimeError("every Redis database 1-15 on 127.0.0.1:6379 is leased by a test run")
 
 
 @contextlib.contextmanager

@@ -12,6 +12,9 @@ from app.errors import InvalidInput
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_STOCK = 1_000_000
+# A trillion minor units: far above any shop price, and price × quantity × lines of an
+# order still fits PostgreSQL's bigint.
+MAX_PRICE = 10**12
 MAX_DESCRIPTION = 4000
 MAX_IMAGE_URL = 500
 
@@ -150,8 +153,10 @@ def validate_image_url(url: str) -> None:
 
 
 def validate_price(price: int) -> None:
-    if isinstance(price, bool) or not isinstance(price, int) or price < 0:
-        raise InvalidInput("Price must be zero or more, in minor units.", field="price")
+    if isinstance(price, bool) or not isinstance(price, int) or not 0 <= price <= MAX_PRICE:
+        raise InvalidInput(
+            f"Price must be between 0 and {MAX_PRICE}, in minor units.", field="price"
+        )
 
 
 def validate_tax_rate(rate: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,10 +11,16 @@ import phonenumbers
 import structlog
 from piccolo.columns import Column
 
+from app import actors
 from app.customers.tables import Customer
 from app.errors import InvalidInput
+from app.ordering import events as order_events
 
 log = structlog.get_logger(__name__)
+
+# "US.13491208655302741918": ISO country code, a dot, up to 128 letters and digits (Meta);
+# parent ids add ".ENT". Kept loose on purpose, strict enough to keep junk out.
+USER_ID = re.compile(r"^[A-Z]{2}(\.[A-Za-z0-9]{1,128}){1,3}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,9 @@ async def register_customer(
     """
     if not user_id and not wa_id:
         raise InvalidInput("A customer needs a WhatsApp user id or phone number.", field="user_id")
+    if user_id is not None and not USER_ID.match(user_id):
+        raise InvalidInput(f"{user_id[:40]!r} is not a WhatsApp user id.", field="user_id")
+    wa_id = _phone_digits(wa_id)
     async with Customer._meta.db.transaction():
         by_user = await _locked("user_id", user_id)
         by_phone = await _locked("wa_id", wa_id)
@@ -62,6 +72,16 @@ async def register_customer(
         row = by_user if by_user is not None else by_phone
         assert row is not None
         return _record(await _fill_in(row, user_id, wa_id, profile_name))
+
+
+def _phone_digits(wa_id: str | None) -> str | None:
+    """WhatsApp sends E.164 digits; accept a leading '+' or spaces, refuse anything else."""
+    if wa_id is None:
+        return None
+    digits = wa_id.strip().lstrip("+").replace(" ", "")
+    if not digits.isdigit() or not 6 <= len(digits) <= 15:
+        raise InvalidInput(f"{wa_id[:40]!r} is not a phone number in E.164 form.", field="wa_id")
+    return digits
 
 
 async def _locked(column: str, value: str | None) -> dict[str, Any] | None:
@@ -97,13 +117,19 @@ async def _release_phone(*, keep: dict[str, Any], holder: dict[str, Any]) -> Non
         await Customer.update({Customer.wa_id: None}).where(Customer.id == holder["id"])
         log.info("phone number moved", from_customer=holder["id"], to_customer=keep["id"])
         return
-    for table, column in (
-        ("orders", "customer"),
-        ("inbound_message", "customer"),
-        ("outbound_message", "customer"),
-    ):
+    moved = await Customer.raw(
+        "UPDATE orders SET customer = {} WHERE customer = {} RETURNING id", keep["id"], holder["id"]
+    )
+    for order in moved:
+        await order_events.record(
+            order["id"],
+            order_events.OrderEventType.CUSTOMER_MERGED,
+            actors.SYSTEM,
+            {"from_customer": holder["id"], "to_customer": keep["id"]},
+        )
+    for table in ("inbound_message", "outbound_message"):
         await Customer.raw(
-            f"UPDATE {table} SET {column} = {{}} WHERE {column} = {{}}",  # noqa: S608
+            f"UPDATE {table} SET customer = {{}} WHERE customer = {{}}",  # noqa: S608 - fixed names
             keep["id"],
             holder["id"],
         )

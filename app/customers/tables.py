@@ -33,6 +33,9 @@ class Customer(Table, tablename="customer"):
         null=True, default=None, help_text="Opens the 24-hour customer service window"
     )
     opted_out = Boolean(default=False)
+    handover_since = Timestamptz(
+        null=True, default=None, help_text="Set while a person, not the bot, answers this customer"
+    )
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

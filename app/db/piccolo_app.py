@@ -12,7 +12,15 @@ from app.receipts.tables import Receipt
 from app.staff.tables import StaffToken, StaffUser
 from app.whatsapp.tables import InboundMessage, OutboundMessage
 
-MIGRATIONS_FOLDER = Path(__file__).resolve().parents[2] / "migrations"
+
+def _migrations_folder() -> Path:
+    # In a checkout (and an editable install) they are the repo's top-level migrations/;
+    # a built wheel carries them inside the package (see pyproject's force-include).
+    packaged = Path(__file__).resolve().parent / "migrations"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
+
+
+MIGRATIONS_FOLDER = _migrations_folder()
 
 TABLES = [
     Customer,

@@ -18,6 +18,8 @@ class OrderEventType(StrEnum):
     STATUS_CHANGED = "OrderStatusChanged"
     CANCELLED = "OrderCancelled"
     EXPIRED = "OrderExpired"
+    CUSTOMER_MERGED = "OrderCustomerMerged"
+    PAYMENT_STARTED = "PaymentStarted"
 
 
 async def record(order_id: int, event_type: str, actor: str, data: dict[str, Any]) -> int:

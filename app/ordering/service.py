@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
+
 from app.catalog.models import ProductRecord
 from app.catalog.tables import Product
+from app.customers.tables import Customer
 from app.errors import EmptyCart, InvalidInput, NotFound, OutOfStock, StaleVersion, Unavailable
 from app.ordering import events
 from app.ordering.events import OrderEventType
@@ -33,6 +36,8 @@ class PlaceOrder:
     fulfilment: Fulfilment
     destination: Destination | None = None
     note: str = ""
+    # Whatever asked for the order (e.g. the chat message): asking again returns it.
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +61,34 @@ class OrderChange:
 async def place_order(
     command: PlaceOrder, terms: ShopTerms, *, actor: str, now: datetime | None = None
 ) -> PlacedOrder:
-    """Snapshot prices, reserve stock and write the order with its ``OrderPlaced`` event."""
+    """Snapshot prices, reserve stock and write the order with its ``OrderPlaced`` event.
+
+    With an ``idempotency_key`` that placed an order before, that order is returned and
+    nothing is written: a message handled twice places one order.
+    """
+    if command.idempotency_key is not None:
+        earlier = await find_placed(command.idempotency_key)
+        if earlier is not None:
+            return earlier
+    try:
+        return await _place(command, terms, actor=actor, now=now or datetime.now(UTC))
+    except asyncpg.UniqueViolationError:
+        # The same request placed its order a moment ago on another connection.
+        if command.idempotency_key is None:
+            raise
+        earlier = await find_placed(command.idempotency_key)
+        if earlier is None:
+            raise
+        return earlier
+
+
+async def _place(
+    command: PlaceOrder, terms: ShopTerms, *, actor: str, now: datetime
+) -> PlacedOrder:
     lines = _merged_lines(command.lines)
     destination = _checked_destination(command)
-    now = now or datetime.now(UTC)
     async with Order._meta.db.transaction():
+        await _require_customer(command.customer_id)
         products = await _products_for(lines)
         totals = price_cart(
             [_line_input(products[line.sku], line.quantity) for line in lines],
@@ -68,11 +96,11 @@ async def place_order(
             prices_include_tax=terms.prices_include_tax,
             delivery_fee=terms.delivery_fee if command.fulfilment is Fulfilment.DELIVERY else 0,
         )
-        await _reserve_stock(products, lines)
+        reserved = await _reserve_stock(products, lines)
         number = await _next_order_number()
         expires_at = now + timedelta(minutes=terms.payment_minutes)
         order_id = await _insert_order(command, destination, terms, totals, number, now, expires_at)
-        await _insert_items(order_id, products, totals.lines)
+        await _insert_items(order_id, products, totals.lines, reserved)
         await events.record(
             order_id,
             OrderEventType.PLACED,
@@ -88,6 +116,37 @@ async def place_order(
             },
         )
     return PlacedOrder(order_id, number, OrderStatus.PENDING_PAYMENT, totals, expires_at)
+
+
+async def find_placed(idempotency_key: str) -> PlacedOrder | None:
+    order = await Order.select().where(Order.idempotency_key == idempotency_key).first()
+    if order is None:
+        return None
+    items = await OrderItem.select().where(OrderItem.order == order["id"]).order_by(OrderItem.sku)
+    lines = tuple(
+        PricedLine(
+            sku=item["sku"],
+            name=item["name"],
+            unit_price=item["unit_price"],
+            tax_rate_bp=item["tax_rate_bp"],
+            quantity=item["quantity"],
+            net=item["net"],
+            tax=item["tax"],
+            gross=item["gross"],
+        )
+        for item in items
+    )
+    totals = CartTotals(
+        currency=order["currency"],
+        lines=lines,
+        subtotal=order["subtotal"],
+        tax=order["tax"],
+        delivery_fee=order["delivery_fee"],
+        total=order["total"],
+    )
+    return PlacedOrder(
+        order["id"], order["number"], OrderStatus(order["status"]), totals, order["expires_at"]
+    )
 
 
 async def advance_order(
@@ -244,11 +303,10 @@ def _merged_lines(lines: Sequence[CartLine]) -> list[CartLine]:
 def _checked_destination(command: PlaceOrder) -> Destination | None:
     if command.fulfilment is Fulfilment.PICKUP:
         return None
-    destination = command.destination
-    if destination is None or destination.is_empty:
-        raise InvalidInput("A delivery needs an address or a shared location.", field="destination")
-    if destination.address is not None and len(destination.address) > 500:
-        raise InvalidInput("The address is longer than 500 characters.", field="destination")
+    destination = command.destination or Destination()
+    problem = destination.problem()
+    if problem is not None:
+        raise InvalidInput(problem, field="destination")
     return destination
 
 
@@ -265,6 +323,11 @@ async def _products_for(lines: Sequence[CartLine]) -> dict[str, ProductRecord]:
     return products
 
 
+async def _require_customer(customer_id: int) -> None:
+    if not await Customer.exists().where(Customer.id == customer_id):
+        raise NotFound(f"No customer with id {customer_id}.", field="customer_id")
+
+
 def _line_input(product: ProductRecord, quantity: int) -> LineInput:
     return LineInput(
         sku=product.sku,
@@ -275,32 +338,41 @@ def _line_input(product: ProductRecord, quantity: int) -> LineInput:
     )
 
 
-async def _reserve_stock(products: dict[str, ProductRecord], lines: Sequence[CartLine]) -> None:
+async def _reserve_stock(
+    products: dict[str, ProductRecord], lines: Sequence[CartLine]
+) -> dict[str, int]:
+    """Take the units off the shelf; return how many were taken per SKU."""
+    reserved: dict[str, int] = {}
     for line in lines:
         product = products[line.sku]
         if product.stock is None:
             continue
-        reserved = await Product.raw(
+        taken = await Product.raw(
             "UPDATE product SET stock = stock - {} "
             "WHERE id = {} AND stock IS NOT NULL AND stock >= {} RETURNING stock",
             line.quantity,
             product.id,
             line.quantity,
         )
-        if not reserved:
+        if not taken:
             left = await Product.select(Product.stock).where(Product.id == product.id).first()
             available = left["stock"] if left else None
             raise OutOfStock(product.sku, product.name, line.quantity, available)
+        reserved[line.sku] = line.quantity
+    return reserved
 
 
 async def _release_stock(order_id: int) -> tuple[tuple[str, int], ...]:
+    # Only what checkout actually took: a product whose tracking was switched on after the
+    # order was placed gets nothing back it never gave.
     rows = await Product.raw(
-        "UPDATE product p SET stock = p.stock + i.quantity "
-        "FROM order_item i WHERE i.order = {} AND i.product = p.id AND p.stock IS NOT NULL "
-        "RETURNING i.sku, i.quantity",
+        "UPDATE product p SET stock = p.stock + i.reserved "
+        "FROM order_item i WHERE i.order = {} AND i.product = p.id "
+        "AND i.reserved > 0 AND p.stock IS NOT NULL "
+        "RETURNING i.sku, i.reserved",
         order_id,
     )
-    return tuple(sorted((row["sku"], row["quantity"]) for row in rows))
+    return tuple(sorted((row["sku"], row["reserved"]) for row in rows))
 
 
 async def _next_order_number() -> int:
@@ -336,13 +408,17 @@ async def _insert_order(
             placed_at=now,
             updated_at=now,
             expires_at=expires_at,
+            idempotency_key=command.idempotency_key,
         )
     ).returning(Order.id)
     return int(rows[0]["id"])
 
 
 async def _insert_items(
-    order_id: int, products: dict[str, ProductRecord], lines: Sequence[PricedLine]
+    order_id: int,
+    products: dict[str, ProductRecord],
+    lines: Sequence[PricedLine],
+    reserved: dict[str, int],
 ) -> None:
     await OrderItem.insert(
         *[
@@ -354,6 +430,7 @@ async def _insert_items(
                 unit_price=line.unit_price,
                 tax_rate_bp=line.tax_rate_bp,
                 quantity=line.quantity,
+                reserved=reserved.get(line.sku, 0),
                 net=line.net,
                 tax=line.tax,
                 gross=line.gross,

@@ -47,6 +47,13 @@ class Order(Table, tablename="orders"):
     completed_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)
+    idempotency_key = Varchar(
+        length=128,
+        null=True,
+        default=None,
+        unique=True,
+        help_text="Set by the chat: the message that placed it, so a retry finds the same order",
+    )
 
     orders_amounts_non_negative = Check(
         "subtotal >= 0 AND tax >= 0 AND delivery_fee >= 0 AND total >= 0"
@@ -68,11 +75,15 @@ class OrderItem(Table, tablename="order_item"):
     unit_price = BigInt()
     tax_rate_bp = Integer()
     quantity = Integer()
+    reserved = Integer(
+        default=0, help_text="Units taken from stock at checkout (0 when stock was not tracked)"
+    )
     net = BigInt()
     tax = BigInt()
     gross = BigInt()
 
     order_item_quantity_positive = Check("quantity > 0")
+    order_item_reserved_range = Check("reserved >= 0 AND reserved <= quantity")
     order_item_amounts_non_negative = Check(
         "unit_price >= 0 AND net >= 0 AND tax >= 0 AND gross >= 0"
     )

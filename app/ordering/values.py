@@ -29,6 +29,20 @@ class Destination:
     def is_empty(self) -> bool:
         return not (self.address and self.address.strip()) and self.latitude is None
 
+    def problem(self) -> str | None:
+        """What is wrong with this destination, in words for the customer; None if fine."""
+        if self.is_empty:
+            return "A delivery needs an address or a shared location."
+        if (self.latitude is None) != (self.longitude is None):
+            return "A location needs both a latitude and a longitude."
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            return "Latitude must be between -90 and 90."
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            return "Longitude must be between -180 and 180."
+        if self.address is not None and len(self.address) > 500:
+            return "The address is longer than 500 characters."
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class ShopTerms:

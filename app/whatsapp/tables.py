@@ -64,3 +64,10 @@ class OutboundMessage(Table, tablename="outbound_message"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+    idempotency_key = Varchar(
+        length=300,
+        null=True,
+        default=None,
+        unique=True,
+        help_text="What caused it (e.g. inbound wamid + position): reprocessing adds no copy",
+    )

@@ -574,3 +574,17 @@ async def test_create_refuses_image_url_longer_than_the_column() -> None:
         await create_product(draft(image_url="https://example.com/" + "a" * 500), actor=STAFF)
     assert caught.value.field == "image_url"
     assert await Product.count() == 0
+
+
+async def test_skus_differing_only_by_case_are_duplicates() -> None:
+    await create_product(draft(sku="TEA-1"), actor=STAFF)
+    with pytest.raises(Duplicate):
+        await create_product(draft(sku="tea-1"), actor=STAFF)
+    assert await Product.count() == 1
+
+
+async def test_absurd_prices_are_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await create_product(draft(price=10**13), actor=STAFF)
+    assert caught.value.field == "price"
+    assert await Product.count() == 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,7 +17,10 @@ from piccolo.apps.migrations.tables import Migration
 
 from app.db import piccolo_conf
 
-MIGRATION_MODULES = ("migrations.m0001_initial_schema", "migrations.m0002_sequences_and_indexes")
+MIGRATION_MODULES = tuple(
+    f"migrations.{path.stem}"
+    for path in sorted((Path(__file__).resolve().parents[2] / "migrations").glob("m0*.py"))
+)
 
 # PostgreSQL 18 reports ON DELETE RESTRICT as its own error class; older servers as a plain
 # foreign-key violation. Either way the row stays.
@@ -645,7 +649,7 @@ async def test_order_with_lines_or_payments_cannot_be_deleted() -> None:
 # --------------------------------------------------------------------------- schema
 
 
-async def test_both_migrations_are_recorded() -> None:
+async def test_every_migration_is_recorded() -> None:
     expected = {importlib.import_module(name).ID for name in MIGRATION_MODULES}
     ran = await Migration.select(Migration.name).where(Migration.app_name == "chatcart")
     assert {row["name"] for row in ran} == expected
@@ -718,3 +722,36 @@ def test_expected_indexes_cover_the_migration() -> None:
         if statement.startswith("CREATE INDEX")
     }
     assert created == set(EXPECTED_INDEXES)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("orders", "status", "shipped"),
+        ("orders", "fulfilment", "drone"),
+        ("payment", "status", "maybe"),
+        ("staff_user", "role", "OWNER"),
+        ("inbound_message", "status", "lost"),
+        ("outbound_message", "status", "vanished"),
+    ],
+)
+async def test_unknown_statuses_are_refused_by_the_database(
+    table: str, column: str, value: str
+) -> None:
+    order_id = await insert_order()
+    await insert_payment(order_id)
+    await insert_staff(unique("staff") + "@example.com")
+    customer_id = await insert_customer()
+    await fetch(
+        "INSERT INTO inbound_message (wamid, customer, type, payload, sent_at) "
+        "VALUES ($1, $2, 'text', '{}', now())",
+        unique("wamid"),
+        customer_id,
+    )
+    await fetch(
+        "INSERT INTO outbound_message (customer, recipient, kind, payload) "
+        "VALUES ($1, '1555', 'text', '{}')",
+        customer_id,
+    )
+    with pytest.raises(asyncpg.CheckViolationError):
+        await fetch(f'UPDATE "{table}" SET "{column}" = $1', value)

@@ -10,6 +10,7 @@ import pytest
 from app.customers.service import CustomerRecord, normalize_phone, register_customer
 from app.customers.tables import Customer
 from app.errors import InvalidInput
+from app.ordering import events
 from app.ordering.service import PlaceOrder, get_order, place_order
 from app.ordering.values import CartLine, Fulfilment
 from tests.integration.factories import TERMS, a_product
@@ -170,6 +171,9 @@ async def test_phone_customer_is_merged_into_the_user_id_customer_with_their_ord
     assert (customer.user_id, customer.wa_id) == (BSUID, PHONE)
     assert await Customer.count() == 1
     assert (await get_order(placed.id))["customer"] == by_bsuid.id
+    history = await events.history(placed.id)
+    assert history[-1]["type"] == "OrderCustomerMerged"
+    assert history[-1]["data"] == {"from_customer": by_phone.id, "to_customer": by_bsuid.id}
     assert (await register_customer(wa_id=PHONE)).id == by_bsuid.id
 
 
@@ -217,3 +221,26 @@ async def test_normalized_phone_finds_the_same_customer() -> None:
     again = await register_customer(wa_id=normalize_phone("14155552671"))
     assert again.id == first.id
     assert await Customer.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"wa_id": "1" * 30}, "wa_id"),
+        ({"wa_id": "not-a-phone"}, "wa_id"),
+        ({"user_id": "x" * 300}, "user_id"),
+        ({"user_id": "robert'); DROP TABLE customer;--"}, "user_id"),
+    ],
+)
+async def test_malformed_ids_are_refused(kwargs: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        await register_customer(**kwargs)
+    assert caught.value.field == field
+    assert await Customer.count() == 0
+
+
+async def test_phone_with_plus_is_the_same_customer() -> None:
+    first = await register_customer(wa_id="+254712345678")
+    second = await register_customer(wa_id="254712345678")
+    assert first.id == second.id
+    assert second.wa_id == "254712345678"

@@ -315,3 +315,45 @@ async def test_stale_version_is_refused() -> None:
 async def test_unknown_order_is_not_found() -> None:
     with pytest.raises(NotFound):
         await cancel_order(999_999, actor="staff:1", reason="x")
+
+
+async def test_release_gives_back_only_what_checkout_took() -> None:
+    from app.catalog.service import set_stock
+
+    product = await a_product("A", stock=None)
+    customer = await a_customer()
+    placed = await place_order(pickup(customer.id, ("A", 3)), TERMS, actor="customer")
+    # Staff start counting stock after the order: the order took nothing from it.
+    await set_stock(product.id, 10, reason="first count", actor="staff:1")
+    change = await cancel_order(placed.id, actor="customer", reason="changed my mind")
+    assert change.released == ()
+    assert (await get_product(product.id)).stock == 10
+
+
+async def test_unknown_customer_is_not_found_and_nothing_is_reserved() -> None:
+    product = await a_product("A", stock=5)
+    with pytest.raises(NotFound) as error:
+        await place_order(pickup(999_999, ("A", 1)), TERMS, actor="customer")
+    assert error.value.field == "customer_id"
+    await nothing_written()
+    assert (await get_product(product.id)).stock == 5
+
+
+@pytest.mark.parametrize(
+    ("destination", "words"),
+    [
+        (Destination(latitude=1000.0, longitude=0.0), "Latitude"),
+        (Destination(latitude=1.0), "both"),
+        (Destination(latitude=0.0, longitude=200.0), "Longitude"),
+        (Destination(address="x" * 501), "500"),
+        (Destination(address="   "), "address"),
+    ],
+)
+async def test_bad_destinations_are_refused(destination: Destination, words: str) -> None:
+    await a_product("A", stock=None)
+    customer = await a_customer()
+    command = PlaceOrder(customer.id, [CartLine("A", 1)], Fulfilment.DELIVERY, destination)
+    with pytest.raises(InvalidInput) as error:
+        await place_order(command, TERMS, actor="customer")
+    assert words in error.value.message
+    await nothing_written()

@@ -1,0 +1,100 @@
+"""The task queue: one taskiq broker on Redis Streams, its worker loop and its scheduler.
+
+The queue carries ids only; the database says what is still to do. A task message lost
+with a crashed worker delays work until the sweep re-enqueues it, it never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import structlog
+from taskiq import AsyncBroker, TaskiqScheduler
+from taskiq.acks import AcknowledgeType
+from taskiq.cli.scheduler.run import SchedulerLoop
+from taskiq.receiver import Receiver
+from taskiq.schedule_sources import LabelScheduleSource
+from taskiq_redis import RedisStreamBroker
+
+from app.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+QUEUE_NAME = "chatcart:tasks"
+CONSUMER_GROUP = "chatcart-workers"
+# A task message not acknowledged within this time (its worker died) is handed to
+# another worker.
+REDELIVER_AFTER_MS = 60_000
+
+
+def build_broker(settings: Settings) -> AsyncBroker:
+    if settings.redis_url is None:
+        raise RuntimeError("REDIS_URL must be resolved before building the broker")
+    return RedisStreamBroker(
+        url=settings.redis_url,
+        queue_name=QUEUE_NAME,
+        consumer_group_name=CONSUMER_GROUP,
+        idle_timeout=REDELIVER_AFTER_MS,
+        # Without it a worker killed while holding the reclaim lock blocks reclaiming.
+        unacknowledged_lock_timeout=30,
+        xread_block=1000,
+    )
+
+
+async def run_worker(broker: AsyncBroker, stop: asyncio.Event, *, concurrency: int) -> None:
+    """Run tasks until ``stop`` is set; tasks already started are finished first."""
+    broker.is_worker_process = True
+    receiver = Receiver(
+        broker=broker,
+        executor=None,
+        max_async_tasks=concurrency,
+        ack_type=AcknowledgeType.WHEN_EXECUTED,
+        run_startup=False,
+        wait_tasks_timeout=30,
+    )
+    log.info("worker listening", queue=QUEUE_NAME, concurrency=concurrency)
+    await receiver.listen(stop)
+    log.info("worker stopped")
+
+
+async def run_scheduler(broker: AsyncBroker) -> None:
+    """Kick the periodic tasks (the sweeps) on their schedule until cancelled."""
+    scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
+    broker.is_scheduler_process = True
+    for source in scheduler.sources:
+        await source.startup()
+    log.info("scheduler running")
+    try:
+        await SchedulerLoop(scheduler).run(
+            update_interval=timedelta(seconds=60),
+            loop_interval=timedelta(seconds=1),
+        )
+    finally:
+        for source in scheduler.sources:
+            await source.shutdown()
+        log.info("scheduler stopped")
+
+
+@contextlib.asynccontextmanager
+async def in_process_worker(
+    broker: AsyncBroker, *, concurrency: int, with_scheduler: bool = True
+) -> AsyncIterator[None]:
+    """Run the worker (and the scheduler) inside this process, e.g. for the embedded shop."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(broker, stop, concurrency=concurrency))
+    scheduler = asyncio.create_task(run_scheduler(broker)) if with_scheduler else None
+    try:
+        yield
+    finally:
+        stop.set()
+        if scheduler is not None:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
+        try:
+            await asyncio.wait_for(worker, timeout=35)
+        except TimeoutError:
+            log.warning("in-process worker did not stop in time")

@@ -1,0 +1,77 @@
+"""What a process needs to run tasks and send messages: broker, tasks, transport, handler."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+from taskiq import AsyncBroker
+
+from app.queue import build_broker
+from app.resources import Resources
+from app.settings import Settings
+from app.tasks import Tasks, register_tasks
+from app.whatsapp.processing import MessageHandler, PendingMessage
+from app.whatsapp.transport import CloudTransport, SandboxTransport, Transport
+
+GRAPH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass
+class Runtime:
+    resources: Resources
+    broker: AsyncBroker
+    tasks: Tasks
+    transport: Transport
+    handler: MessageHandler
+
+    async def handle_message(self, message: PendingMessage) -> None:
+        await self.handler(message)
+
+
+def build_transport(settings: Settings, client: httpx.AsyncClient) -> Transport:
+    if settings.whatsapp_transport == "sandbox":
+        return SandboxTransport()
+    assert settings.whatsapp_access_token is not None
+    assert settings.whatsapp_phone_number_id is not None
+    return CloudTransport(
+        client=client,
+        base_url=settings.whatsapp_graph_url,
+        api_version=settings.whatsapp_api_version,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        access_token=settings.whatsapp_access_token.get_secret_value(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    resources: Resources,
+    handler: MessageHandler,
+    *,
+    transport: Transport | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    consume: bool = True,
+) -> AsyncIterator[Runtime]:
+    """``consume``: this process runs tasks, so the broker declares its consumer group at
+    start-up (which needs Redis). A web process that only enqueues does not."""
+    client = http_client or httpx.AsyncClient(timeout=GRAPH_TIMEOUT)
+    broker = build_broker(resources.settings)
+    tasks = register_tasks(broker)
+    runtime = Runtime(
+        resources=resources,
+        broker=broker,
+        tasks=tasks,
+        transport=transport or build_transport(resources.settings, client),
+        handler=handler,
+    )
+    broker.state.runtime = runtime
+    if consume:
+        await broker.startup()
+    try:
+        yield runtime
+    finally:
+        await broker.shutdown()
+        if http_client is None:
+            await client.aclose()

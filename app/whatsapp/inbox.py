@@ -1,0 +1,93 @@
+"""The durable inbox: store what a webhook delivered, in one transaction, before answering.
+
+Inbound messages are keyed by their WhatsApp id, so a redelivered webhook stores
+nothing twice. Status updates move an outbound message forward only
+(sent → delivered → read); a late "delivered" after "read" changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import structlog
+
+from app.customers.service import register_customer
+from app.whatsapp.tables import InboundMessage, OutboundStatus
+from app.whatsapp.updates import StatusUpdate, WebhookBatch
+
+log = structlog.get_logger(__name__)
+
+_RANK = {
+    OutboundStatus.QUEUED: 0,
+    OutboundStatus.SENT: 1,
+    OutboundStatus.DELIVERED: 2,
+    OutboundStatus.READ: 3,
+}
+
+
+@dataclass
+class StoredBatch:
+    new_messages: int = 0
+    duplicates: int = 0
+    statuses_applied: int = 0
+    customers: set[int] = field(default_factory=set)
+
+
+async def store_batch(batch: WebhookBatch) -> StoredBatch:
+    """Write every message and status of ``batch``; return which customers have new work."""
+    stored = StoredBatch()
+    async with InboundMessage._meta.db.transaction():
+        for message in batch.messages:
+            customer = await register_customer(
+                user_id=message.user_id, wa_id=message.wa_id, profile_name=message.profile_name
+            )
+            rows = await InboundMessage.raw(
+                "INSERT INTO inbound_message (wamid, customer, type, payload, sent_at) "
+                "VALUES ({}, {}, {}, {}::jsonb, {}) ON CONFLICT (wamid) DO NOTHING RETURNING id",
+                message.wamid,
+                customer.id,
+                message.type[:32],
+                _json(message.payload),
+                message.sent_at,
+            )
+            await InboundMessage.raw(
+                "UPDATE customer SET last_inbound_at = GREATEST(last_inbound_at, {}) WHERE id = {}",
+                message.sent_at,
+                customer.id,
+            )
+            if rows:
+                stored.new_messages += 1
+                stored.customers.add(customer.id)
+            else:
+                stored.duplicates += 1
+        for status in batch.statuses:
+            stored.statuses_applied += await _apply_status(status)
+    return stored
+
+
+async def _apply_status(status: StatusUpdate) -> int:
+    if status.status == "failed":
+        rows = await InboundMessage.raw(
+            "UPDATE outbound_message SET status = 'failed', error_code = {}, last_error = {}, "
+            "updated_at = now() WHERE wamid = {} AND status IN ('queued', 'sent', 'delivered') "
+            "RETURNING id",
+            status.error_code,
+            status.error_text or "failed",
+            status.wamid,
+        )
+        return len(rows)
+    target = OutboundStatus(status.status)
+    lower = [state.value for state, rank in _RANK.items() if rank < _RANK[target]]
+    rows = await InboundMessage.raw(
+        "UPDATE outbound_message SET status = {}, updated_at = now() "
+        "WHERE wamid = {} AND status = ANY({}) RETURNING id",
+        target.value,
+        status.wamid,
+        lower,
+    )
+    return len(rows)
+
+
+def _json(payload: object) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

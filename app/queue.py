@@ -41,6 +41,11 @@ def build_broker(settings: Settings) -> AsyncBroker:
         # Without it a worker killed while holding the reclaim lock blocks reclaiming.
         unacknowledged_lock_timeout=30,
         xread_block=1000,
+        # A consumer group created after tasks were queued still reads them ("$" would
+        # skip everything queued before the first worker started).
+        consumer_id="0",
+        # Bound the stream; work it drops is still pending in PostgreSQL for the sweep.
+        maxlen=100_000,
     )
 
 

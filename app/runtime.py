@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import structlog
 from taskiq import AsyncBroker
 
 from app.queue import build_broker
@@ -15,6 +16,8 @@ from app.settings import Settings
 from app.tasks import Tasks, register_tasks
 from app.whatsapp.processing import MessageHandler, PendingMessage
 from app.whatsapp.transport import CloudTransport, SandboxTransport, Transport
+
+log = structlog.get_logger(__name__)
 
 GRAPH_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -29,6 +32,11 @@ class Runtime:
 
     async def handle_message(self, message: PendingMessage) -> None:
         await self.handler(message)
+        # Blue ticks are a courtesy: a failure here must not make the message fail.
+        try:
+            await self.transport.mark_read(message.wamid)
+        except Exception as exc:
+            log.warning("mark as read failed", wamid=message.wamid, error=repr(exc))
 
 
 def build_transport(settings: Settings, client: httpx.AsyncClient) -> Transport:

@@ -9,8 +9,7 @@ from enum import StrEnum
 from app.conversation.session import CartItem
 from app.conversation.view import CatalogSnapshot, ProductView
 from app.ordering.pricing import CartTotals, LineInput, price_cart
-from app.ordering.service import MAX_LINES
-from app.ordering.values import CartLine, Fulfilment, ShopTerms
+from app.ordering.values import MAX_LINES, CartLine, Fulfilment, ShopTerms
 
 
 class Problem(StrEnum):

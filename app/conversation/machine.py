@@ -50,9 +50,8 @@ from app.conversation.render import NAME_IN_BODY, Env
 from app.conversation.screens import Screen, compose
 from app.conversation.session import Session, Step
 from app.conversation.view import Context, OrderView, ProductView
-from app.ordering.service import MAX_LINES, MAX_QUANTITY
 from app.ordering.states import OrderStatus
-from app.ordering.values import Fulfilment
+from app.ordering.values import MAX_LINES, MAX_QUANTITY, Fulfilment
 from app.whatsapp.outgoing import choices, clip
 
 __all__ = [

@@ -218,6 +218,7 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         # A person takes over
         "handover": "Alright, a person from {shop} will reply here soon. Until then I'll "
         "stay quiet.",
+        "handover.ended": "I'm back! Type *menu* to see what I can do for you.",
         # Not understood
         "hint.unknown": "Sorry, I didn't understand that.",
         "hint.media": "Sorry, I can only read text and choices.",

@@ -16,9 +16,8 @@ from app.conversation.screens import Option, Screen, paginate
 from app.conversation.session import Session
 from app.conversation.view import CatalogSnapshot, Context, OrderView, ProductView
 from app.ordering.pricing import CartTotals
-from app.ordering.service import MAX_LINES
 from app.ordering.states import OrderStatus
-from app.ordering.values import Fulfilment
+from app.ordering.values import MAX_LINES, Fulfilment
 from app.whatsapp.outgoing import clip
 
 LOW_STOCK = 5  # show "only N left" from here down

@@ -7,8 +7,7 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
 
-from app.ordering.service import MAX_QUANTITY
-from app.ordering.values import ShopTerms
+from app.ordering.values import MAX_QUANTITY, ShopTerms
 
 # WRatio scores 0–100. Typos score 79 ("croisant" in "Butter croissant") to 96 ("choclate
 # cake"), a word inside a longer name ("milk" in "Oat milk 1 l") 90; unrelated words stay

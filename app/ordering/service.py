@@ -23,10 +23,14 @@ from app.ordering.events import OrderEventType
 from app.ordering.pricing import CartTotals, LineInput, PricedLine, price_cart
 from app.ordering.states import OrderStatus, transition_order
 from app.ordering.tables import Order, OrderItem
-from app.ordering.values import CartLine, Destination, Fulfilment, ShopTerms
-
-MAX_LINES = 50
-MAX_QUANTITY = 1000
+from app.ordering.values import (
+    MAX_LINES,
+    MAX_QUANTITY,
+    CartLine,
+    Destination,
+    Fulfilment,
+    ShopTerms,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# What one order may hold: distinct items, and units of one item.
+MAX_LINES = 50
+MAX_QUANTITY = 1000
+
 
 class Fulfilment(StrEnum):
     DELIVERY = "delivery"

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import structlog
 
 from app.customers.service import register_customer
+from app.errors import InvalidInput
 from app.whatsapp.tables import InboundMessage, OutboundStatus
-from app.whatsapp.updates import StatusUpdate, WebhookBatch
+from app.whatsapp.updates import ReceivedMessage, StatusUpdate, WebhookBatch
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,7 @@ class StoredBatch:
     new_messages: int = 0
     duplicates: int = 0
     statuses_applied: int = 0
+    unusable: int = 0
     customers: set[int] = field(default_factory=set)
 
 
@@ -39,9 +41,17 @@ async def store_batch(batch: WebhookBatch) -> StoredBatch:
     stored = StoredBatch()
     async with InboundMessage._meta.db.transaction():
         for message in batch.messages:
-            customer = await register_customer(
-                user_id=message.user_id, wa_id=message.wa_id, profile_name=message.profile_name
-            )
+            try:
+                customer = await register_customer(
+                    user_id=message.user_id,
+                    wa_id=message.wa_id,
+                    profile_name=message.profile_name,
+                )
+            except InvalidInput as refused:
+                # Kept for the record, never processed: we could not reply to it anyway.
+                await _store_unusable(message, refused.message)
+                stored.unusable += 1
+                continue
             rows = await InboundMessage.raw(
                 "INSERT INTO inbound_message (wamid, customer, type, payload, sent_at) "
                 "VALUES ({}, {}, {}, {}::jsonb, {}) ON CONFLICT (wamid) DO NOTHING RETURNING id",
@@ -64,6 +74,19 @@ async def store_batch(batch: WebhookBatch) -> StoredBatch:
         for status in batch.statuses:
             stored.statuses_applied += await _apply_status(status)
     return stored
+
+
+async def _store_unusable(message: ReceivedMessage, reason: str) -> None:
+    log.warning("inbound message from an unusable sender", wamid=message.wamid, reason=reason)
+    await InboundMessage.raw(
+        "INSERT INTO inbound_message (wamid, type, payload, sent_at, status, error) "
+        "VALUES ({}, {}, {}::jsonb, {}, 'failed', {}) ON CONFLICT (wamid) DO NOTHING",
+        message.wamid,
+        message.type[:32],
+        _json(message.payload),
+        message.sent_at,
+        reason,
+    )
 
 
 async def _apply_status(status: StatusUpdate) -> int:

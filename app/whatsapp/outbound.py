@@ -103,10 +103,10 @@ async def deliver_customer_queue(
                 report.waiting = row["id"]
                 break
             outcome = await _deliver_one(row, transport, policy, moment)
-            getattr(report, outcome).append(row["id"])
             if outcome == "waiting":
                 report.waiting = row["id"]
                 break
+            getattr(report, outcome).append(row["id"])
     return report
 
 

@@ -81,6 +81,10 @@ def parse_webhook(body: Any, *, received_at: datetime | None = None) -> WebhookB
 
 def _read_value(value: dict[str, Any], batch: WebhookBatch, now: datetime) -> None:
     contacts = list(_objects(value.get("contacts")))
+    for name in ("messages", "statuses"):
+        items = value.get(name)
+        if isinstance(items, list) and len(_objects(items)) < len(items):
+            batch.skipped.append(f"{len(items) - len(_objects(items))} {name} not JSON objects")
     for message in _objects(value.get("messages")):
         parsed = _message(message, contacts, now)
         if isinstance(parsed, str):

@@ -11,13 +11,13 @@ import hmac
 import json
 from typing import Annotated, Any
 
-import asyncpg
 import structlog
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
+from app.db.errors import DATABASE_UNAVAILABLE
 from app.settings import Settings
 from app.whatsapp.inbox import store_batch
 from app.whatsapp.sandbox_secret import app_secret
@@ -60,7 +60,7 @@ async def receive_updates(request: Request[Any, Any, Any], state: State) -> dict
         log.warning("webhook item skipped", reason=reason)
     try:
         stored = await store_batch(batch)
-    except (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.CannotConnectNowError) as exc:
+    except DATABASE_UNAVAILABLE as exc:
         log.error("webhook not stored: database unavailable", error=repr(exc))
         raise HTTPException(status_code=503, detail="Database unavailable; retry later.") from exc
     await _enqueue(state, stored.customers)

@@ -11,7 +11,13 @@ from typing import Any
 
 import httpx
 
-from app.whatsapp.outgoing import OutgoingMessage, choices, from_cloud_body, render_plain
+from app.whatsapp.outgoing import (
+    ListMessage,
+    OutgoingMessage,
+    choices,
+    from_cloud_body,
+    render_plain,
+)
 from app.whatsapp.signature import sign
 
 
@@ -60,18 +66,21 @@ class ChatDriver:
         return self._one(await self.send({"type": "text", "text": {"body": text}}))
 
     async def tap(self, title: str) -> OutgoingMessage:
+        return self._one(await self.send(self.tap_content(title)))
+
+    def tap_content(self, title: str) -> dict[str, Any]:
+        """The interactive reply WhatsApp sends when the choice titled ``title`` is tapped."""
         assert self.last is not None, "nothing to tap yet"
         options = choices(self.last)
         matches = [(cid, t) for cid, t in options if title.casefold() in t.casefold()]
         assert matches, f"no choice like {title!r} in {options}"
         choice_id, choice_title = matches[0]
         self.transcript.append(f"customer> [taps {choice_title}]")
-        kind = "list_reply" if self.last.__class__.__name__ == "ListMessage" else "button_reply"
-        content = {
+        kind = "list_reply" if isinstance(self.last, ListMessage) else "button_reply"
+        return {
             "type": "interactive",
             "interactive": {"type": kind, kind: {"id": choice_id, "title": choice_title}},
         }
-        return self._one(await self.send(content))
 
     async def share_location(self, latitude: float, longitude: float) -> OutgoingMessage:
         self.transcript.append(f"customer> [shares location {latitude},{longitude}]")

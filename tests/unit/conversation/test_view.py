@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.conversation.view import CatalogSnapshot, ProductView
-from app.ordering.service import MAX_QUANTITY
+from app.ordering.values import MAX_QUANTITY
 
 from .conftest import CATALOG, PENDING, make_ctx, product
 

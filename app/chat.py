@@ -103,10 +103,16 @@ class ChatClient:
         if not text.isdigit() or message is None:
             return None
         options = choices(message)
+        # A choice titled with the very number typed ("2" on a quantity button) wins over
+        # the choice at that position.
+        same = [option for option in options if option[1] == text]
         index = int(text) - 1
-        if not 0 <= index < len(options):
+        if same:
+            choice_id, title = same[0]
+        elif 0 <= index < len(options):
+            choice_id, title = options[index]
+        else:
             return None
-        choice_id, title = options[index]
         if isinstance(message, ListMessage):
             reply = {"type": "list_reply", "list_reply": {"id": choice_id, "title": title}}
         elif isinstance(message, ButtonsMessage):

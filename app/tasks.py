@@ -8,7 +8,7 @@ nothing twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 15
+# Retries due sooner than this are waited for by the delivering task itself.
+SHORT_RETRY = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ async def deliver_outbound(customer_id: int, context: Annotated[Context, TaskiqD
             template_language=settings.whatsapp_template_language,
         ),
         lock_pool=runtime.resources.lock_pool,
+        max_wait=SHORT_RETRY,
     )
 
 

@@ -10,6 +10,7 @@ retry can fix end ``failed`` with the reason; a message that keeps failing ends
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from dataclasses import dataclass, field
@@ -90,8 +91,13 @@ async def deliver_customer_queue(
     policy: DeliveryPolicy,
     lock_pool: asyncpg.Pool,
     now: datetime | None = None,
+    max_wait: timedelta = timedelta(0),
 ) -> DeliveryReport:
-    """Send this customer's due messages, oldest first, until one has to wait."""
+    """Send this customer's due messages, oldest first, until one has to wait.
+
+    A retry due within ``max_wait`` is waited for here rather than left to the sweep, so
+    a short back-off (a rate limit, say) costs seconds, not a sweep interval.
+    """
     report = DeliveryReport()
     async with advisory_lock(lock_pool, LockSpace.CUSTOMER_OUTBOX, customer_id):
         while True:
@@ -99,11 +105,17 @@ async def deliver_customer_queue(
             row = await _next_queued(customer_id)
             if row is None:
                 break
-            if row["next_attempt_at"] > moment:
+            delay = row["next_attempt_at"] - moment
+            if delay > timedelta(0) and now is None and delay <= max_wait:
+                await asyncio.sleep(delay.total_seconds())
+                continue
+            if delay > timedelta(0):
                 report.waiting = row["id"]
                 break
             outcome = await _deliver_one(row, transport, policy, moment)
             if outcome == "waiting":
+                if now is None and max_wait > timedelta(0):
+                    continue  # the top of the loop waits for a short back-off
                 report.waiting = row["id"]
                 break
             getattr(report, outcome).append(row["id"])

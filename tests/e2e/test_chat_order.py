@@ -91,3 +91,38 @@ async def test_hi_to_payment_instructions(shop: httpx.AsyncClient) -> None:
     pending = await InboundMessage.count().where(InboundMessage.status != "processed")
     assert pending == 0
     print("\n".join(ada.transcript))
+
+
+async def test_a_cart_sent_from_the_whatsapp_catalog_is_repriced_from_ours(
+    shop: httpx.AsyncClient,
+) -> None:
+    bob = ChatDriver(shop, SECRET, "15557654321")
+    await bob.say("hi")
+    order_message = {
+        "type": "order",
+        "order": {
+            "catalog_id": "cat-1",
+            "text": "for the party",
+            "product_items": [
+                # The client claims a price of 0.01: ours (6.49) is what counts.
+                {
+                    "product_retailer_id": "BRD-SOUR",
+                    "quantity": 2,
+                    "item_price": 0.01,
+                    "currency": "USD",
+                },
+                {
+                    "product_retailer_id": "NOPE-404",
+                    "quantity": 1,
+                    "item_price": 1,
+                    "currency": "USD",
+                },
+            ],
+        },
+    }
+    (cart,) = await bob.send(order_message)
+    text = render_plain(cart)
+    assert "2 × Sourdough loaf" in text
+    assert "$12.98" in text
+    assert "$0.02" not in text
+    assert "NOPE-404 is not in our catalog" in text

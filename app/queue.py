@@ -50,18 +50,36 @@ def build_broker(settings: Settings) -> AsyncBroker:
 
 
 async def run_worker(broker: AsyncBroker, stop: asyncio.Event, *, concurrency: int) -> None:
-    """Run tasks until ``stop`` is set; tasks already started are finished first."""
+    """Run tasks until ``stop`` is set; tasks already started are finished first.
+
+    If listening fails (Redis restarted without its data, so the stream and consumer
+    group are gone; or the connection dropped), the worker declares the group again and
+    goes on listening, with a growing pause: a worker that silently stops would leave the
+    shop answering webhooks but never replying.
+    """
     broker.is_worker_process = True
-    receiver = Receiver(
-        broker=broker,
-        executor=None,
-        max_async_tasks=concurrency,
-        ack_type=AcknowledgeType.WHEN_EXECUTED,
-        run_startup=False,
-        wait_tasks_timeout=30,
-    )
-    log.info("worker listening", queue=QUEUE_NAME, concurrency=concurrency)
-    await receiver.listen(stop)
+    pause = 1.0
+    while not stop.is_set():
+        receiver = Receiver(
+            broker=broker,
+            executor=None,
+            max_async_tasks=concurrency,
+            ack_type=AcknowledgeType.WHEN_EXECUTED,
+            run_startup=False,
+            wait_tasks_timeout=30,
+        )
+        log.info("worker listening", queue=QUEUE_NAME, concurrency=concurrency)
+        try:
+            await receiver.listen(stop)
+        except Exception as exc:
+            log.error("worker lost the queue; listening again", error=repr(exc), pause=pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            pause = min(pause * 2, 30.0)
+            with contextlib.suppress(Exception):
+                await broker.startup()  # declares the consumer group (and stream) again
+            continue
+        pause = 1.0
     log.info("worker stopped")
 
 

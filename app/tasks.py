@@ -28,7 +28,7 @@ log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 15
 # Retries due sooner than this are waited for by the delivering task itself.
-SHORT_RETRY = timedelta(seconds=10)
+SHORT_RETRY = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)

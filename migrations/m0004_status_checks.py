@@ -6,7 +6,8 @@ hold the line too.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+
+from app.db.sql_migration import sql_migration
 
 ID = "2026-11-28T16:40:00:000000"
 VERSION = "1.38.0"
@@ -38,22 +39,5 @@ BACKWARDS = [
 ]
 
 
-async def _execute(statements: list[str]) -> None:
-    engine = engine_finder()
-    assert engine is not None
-    for statement in statements:
-        await engine.run_ddl(statement)
-
-
 async def forwards() -> MigrationManager:
-    manager = MigrationManager(migration_id=ID, app_name="chatcart", description=DESCRIPTION)
-
-    async def run() -> None:
-        await _execute(FORWARDS)
-
-    async def run_backwards() -> None:
-        await _execute(BACKWARDS)
-
-    manager.add_raw(run)
-    manager.add_raw_backwards(run_backwards)
-    return manager
+    return sql_migration(ID, DESCRIPTION, FORWARDS, BACKWARDS)

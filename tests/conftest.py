@@ -151,3 +151,30 @@ async def app_client(
     finally:
         stop.set()
         await lifespan
+
+
+@contextlib.asynccontextmanager
+async def database_refusing_connections(settings: Settings) -> AsyncIterator[None]:
+    """The test database refuses new connections and its open ones are cut, then it is back."""
+    database = urlsplit(settings.database_url or "").path.lstrip("/")
+    admin_url = (settings.database_url or "").replace(f"/{database}", "/postgres", 1)
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+        for _ in range(100):  # pg_terminate_backend only signals
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", database
+            )
+            if left == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert left == 0
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        await admin.close()

@@ -8,6 +8,7 @@ worker died half way - places one order and sends each reply once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +45,8 @@ from app.whatsapp.outgoing import OutgoingMessage, Recipient, to_cloud_body
 from app.whatsapp.processing import PendingMessage
 
 log = structlog.get_logger(__name__)
+
+CHAT_CANCEL_REASON = "cancelled by the customer in chat"
 
 
 @dataclass
@@ -120,7 +123,7 @@ class ConversationHandler:
             customer_id=message.customer_id,
             body=body,
             kind=str(body.get("type", "text")),
-            idempotency_key=f"{message.wamid}:reply:{progress.replies}",
+            idempotency_key=_key(f"reply:{progress.replies}", message.wamid),
         )
 
     async def _place_order(self, effect: PlaceOrder, message: PendingMessage) -> Outcome:
@@ -130,7 +133,7 @@ class ConversationHandler:
             fulfilment=effect.fulfilment,
             destination=effect.destination,
             note=effect.note,
-            idempotency_key=f"chat:{message.wamid}",
+            idempotency_key=_key("order", message.wamid),
         )
         try:
             placed = await ordering.place_order(
@@ -146,11 +149,20 @@ class ConversationHandler:
         order = await ordering.get_order(effect.order_id)
         try:
             change = await ordering.cancel_order(
-                effect.order_id, actor=actors.CUSTOMER, reason="cancelled by the customer in chat"
+                effect.order_id, actor=actors.CUSTOMER, reason=CHAT_CANCEL_REASON
             )
         except DomainError as refused:
+            if order["status"] == "cancelled" and order["cancel_reason"] == CHAT_CANCEL_REASON:
+                # This message cancelled it before its worker died: same answer as then.
+                return OrderCancelled(order["number"])
             return CancelRefused(order["number"], refused.message)
         return OrderCancelled(change.number)
+
+
+def _key(purpose: str, wamid: str) -> str:
+    """A short idempotency key: WhatsApp ids can be longer than the key columns."""
+    digest = hashlib.sha256(wamid.encode()).hexdigest()[:40]
+    return f"chat:{purpose}:{digest}"
 
 
 def session_store(settings: Settings, redis: Any) -> SessionStore:

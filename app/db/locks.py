@@ -23,11 +23,19 @@ class LockSpace(IntEnum):
 
 
 @contextlib.asynccontextmanager
-async def advisory_lock(pool: asyncpg.Pool, space: LockSpace, key: int) -> AsyncIterator[None]:
-    """Wait for and hold the lock on (space, key) until the block ends."""
+async def advisory_lock(pool: asyncpg.Pool, space: LockSpace, key: int) -> AsyncIterator[bool]:
+    """Try to take the lock on (space, key) without waiting; yield whether we hold it.
+
+    Callers that find it taken return at once instead of queueing behind the holder (a
+    queue of waiting tasks would fill every worker slot with one busy customer); the
+    holder looks for new work after letting go, so nothing is left behind.
+    """
     async with pool.acquire() as connection:
-        await connection.execute("SELECT pg_advisory_lock($1, $2)", int(space), key)
+        held = bool(
+            await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", int(space), key)
+        )
         try:
-            yield
+            yield held
         finally:
-            await connection.execute("SELECT pg_advisory_unlock($1, $2)", int(space), key)
+            if held:
+                await connection.execute("SELECT pg_advisory_unlock($1, $2)", int(space), key)

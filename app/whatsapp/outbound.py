@@ -99,27 +99,53 @@ async def deliver_customer_queue(
     a short back-off (a rate limit, say) costs seconds, not a sweep interval.
     """
     report = DeliveryReport()
-    async with advisory_lock(lock_pool, LockSpace.CUSTOMER_OUTBOX, customer_id):
-        while True:
-            moment = now or datetime.now(UTC)
-            row = await _next_queued(customer_id)
-            if row is None:
-                break
-            delay = row["next_attempt_at"] - moment
-            if delay > timedelta(0) and now is None and delay <= max_wait:
-                await asyncio.sleep(delay.total_seconds())
-                continue
-            if delay > timedelta(0):
-                report.waiting = row["id"]
-                break
-            outcome = await _deliver_one(row, transport, policy, moment)
-            if outcome == "waiting":
-                if now is None and max_wait > timedelta(0):
-                    continue  # the top of the loop waits for a short back-off
-                report.waiting = row["id"]
-                break
-            getattr(report, outcome).append(row["id"])
-    return report
+    while True:
+        async with advisory_lock(lock_pool, LockSpace.CUSTOMER_OUTBOX, customer_id) as held:
+            if not held:
+                return report  # another worker is delivering to this customer
+            await _deliver_due(customer_id, transport, policy, report, now, max_wait)
+        # Messages queued while we held the lock had their task turned away: look again.
+        if report.waiting is not None or not await _has_due(customer_id, now):
+            return report
+
+
+async def _deliver_due(
+    customer_id: int,
+    transport: Transport,
+    policy: DeliveryPolicy,
+    report: DeliveryReport,
+    now: datetime | None,
+    max_wait: timedelta,
+) -> None:
+    while True:
+        moment = now or datetime.now(UTC)
+        row = await _next_queued(customer_id)
+        if row is None:
+            return
+        delay = row["next_attempt_at"] - moment
+        if delay > timedelta(0) and now is None and delay <= max_wait:
+            await asyncio.sleep(delay.total_seconds())
+            continue
+        if delay > timedelta(0):
+            report.waiting = row["id"]
+            return
+        outcome = await _deliver_one(row, transport, policy, moment)
+        if outcome == "waiting":
+            if now is None and max_wait > timedelta(0):
+                continue  # the top of the loop waits for a short back-off
+            report.waiting = row["id"]
+            return
+        getattr(report, outcome).append(row["id"])
+
+
+async def _has_due(customer_id: int, now: datetime | None) -> bool:
+    return bool(
+        await OutboundMessage.exists().where(
+            (OutboundMessage.customer == customer_id)
+            & (OutboundMessage.status == OutboundStatus.QUEUED)
+            & (OutboundMessage.next_attempt_at <= (now or datetime.now(UTC)))
+        )
+    )
 
 
 async def customers_with_due_messages(now: datetime, *, limit: int = 500) -> list[int]:

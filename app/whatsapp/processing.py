@@ -54,23 +54,32 @@ async def drain_inbox(
     max_attempts: int = 5,
 ) -> DrainReport:
     report = DrainReport()
-    async with advisory_lock(lock_pool, LockSpace.CUSTOMER_INBOX, customer_id):
-        while (message := await _next_pending(customer_id)) is not None:
-            bound = structlog.contextvars.bound_contextvars(
-                wamid=message.wamid, customer_id=customer_id
-            )
-            with bound:
-                try:
-                    await handle(message)
-                except Exception as exc:
-                    if await _record_error(message, exc, max_attempts):
-                        report.failed += 1
-                        continue
-                    report.stopped_at = message.id
-                    break
-            await _mark_processed(message)
-            report.processed += 1
-    return report
+    while True:
+        async with advisory_lock(lock_pool, LockSpace.CUSTOMER_INBOX, customer_id) as held:
+            if not held:
+                return report  # another worker is on this customer and will see our message
+            await _drain(customer_id, handle, max_attempts, report)
+        # A message that arrived while we held the lock had its task turned away: look
+        # again now that the lock is free, unless we stopped on an error.
+        if report.stopped_at is not None or await _next_pending(customer_id) is None:
+            return report
+
+
+async def _drain(
+    customer_id: int, handle: MessageHandler, max_attempts: int, report: DrainReport
+) -> None:
+    while (message := await _next_pending(customer_id)) is not None:
+        with structlog.contextvars.bound_contextvars(wamid=message.wamid, customer_id=customer_id):
+            try:
+                await handle(message)
+            except Exception as exc:
+                if await _record_error(message, exc, max_attempts):
+                    report.failed += 1
+                    continue
+                report.stopped_at = message.id
+                return
+        await _mark_processed(message)
+        report.processed += 1
 
 
 async def customers_with_stale_messages(now: datetime, *, limit: int = 500) -> list[int]:

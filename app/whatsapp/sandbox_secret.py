@@ -7,6 +7,8 @@ random secret is made once and kept in the data folder, so the web app and
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from functools import cache
 from pathlib import Path
@@ -25,10 +27,14 @@ def app_secret(settings: Settings) -> str:
 @cache
 def _sandbox_secret(data_dir: Path) -> str:
     path = data_dir / SANDBOX_KEY_FILENAME
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(secret)
-    return secret
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole, then linked into place: a process reading at the same moment
+        # sees no file or the full key, never an empty one; the first writer wins.
+        draft = data_dir / f".{SANDBOX_KEY_FILENAME}.{os.getpid()}"
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()

@@ -20,4 +20,7 @@ def sign(body: bytes, secret: str) -> str:
 def is_valid_signature(body: bytes, header: str | None, secret: str) -> bool:
     if not header or not header.startswith(PREFIX):
         return False
-    return hmac.compare_digest(sign(body, secret), header.strip())
+    # Bytes, not str: compare_digest refuses non-ASCII strings, and a forged header may
+    # hold anything.
+    given = header.strip().encode("utf-8", "replace")
+    return hmac.compare_digest(sign(body, secret).encode(), given)

@@ -66,6 +66,7 @@ def parse_webhook(body: Any, *, received_at: datetime | None = None) -> WebhookB
     """Collect every message and status of a webhook body."""
     now = received_at or datetime.now(UTC)
     batch = WebhookBatch()
+    body = storable(body)
     if not isinstance(body, dict):
         batch.skipped.append("body is not a JSON object")
         return batch
@@ -142,6 +143,23 @@ def _status(status: dict[str, Any], now: datetime) -> StatusUpdate | str:
         return f"status {wamid!r} with state {state!r} ignored"
     errors = tuple(_objects(status.get("errors")))
     return StatusUpdate(wamid, state, _timestamp(status.get("timestamp"), now), errors)
+
+
+def storable(value: Any) -> Any:
+    """The same JSON with text PostgreSQL can store: no NUL characters, no lone surrogates.
+
+    JSON may carry both (as \u0000 and \ud800 escapes); jsonb refuses them, and one such
+    message must not make a whole batch fail.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:

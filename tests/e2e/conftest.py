@@ -8,13 +8,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+
+from tests.conftest import database_url_for
+from tests.services import ServiceUrls
 
 CHATCART = str(Path(sys.executable).with_name("chatcart"))
 START_TIMEOUT = 90.0
@@ -123,3 +128,16 @@ def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedP
         timeout=120,
         check=False,
     )
+
+
+@pytest.fixture
+async def empty_database(services: ServiceUrls) -> AsyncIterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    name = f"chatcart_e2e_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(services.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url_for(services.database_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

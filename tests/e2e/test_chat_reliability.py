@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -72,15 +72,22 @@ async def test_two_hundred_messages_from_twenty_customers_each_handled_once_in_o
 ) -> None:
     customers = [ChatDriver(shop, SECRET, f"1555020{n:04d}") for n in range(20)]
     words = ["hi", "help", "menu", "cart", "status", "help", "menu", "cart", "hi", "menu"]
-    bodies = [
-        webhook_body(c.wa_id, c.message({"type": "text", "text": {"body": word}}))
-        for c in customers
-        for word in words
-    ]
-    # Posted concurrently and shuffled across customers, as WhatsApp's retries would.
-    order = list(itertools.chain.from_iterable(zip(*[iter(bodies)] * 10, strict=True)))
-    results = await asyncio.gather(*(customers[0].post_body(body) for body in order))
-    assert all(result.status_code == 200 for result in results)
+
+    async def chatter(customer: ChatDriver, pace: random.Random) -> list[int]:
+        codes = []
+        for word in words:
+            body = webhook_body(
+                customer.wa_id, customer.message({"type": "text", "text": {"body": word}})
+            )
+            codes.append((await customer.post_body(body)).status_code)
+            await asyncio.sleep(pace.uniform(0, 0.02))
+        return codes
+
+    # Twenty customers at once, each typing in their own rhythm: their messages interleave
+    # at the webhook and in the queue, while each customer's arrive in the order sent.
+    pace = random.Random(4)
+    results = await asyncio.gather(*(chatter(c, random.Random(pace.random())) for c in customers))
+    assert all(code == 200 for codes in results for code in codes)
 
     await wait_until_processed(200)
     rows = await InboundMessage.select(
@@ -154,3 +161,16 @@ async def test_a_message_whose_worker_died_after_the_work_is_redone_exactly_once
     assert await InboundMessage.count().where(InboundMessage.status != "processed") == 0
     thanks = ada.transcript[-1]
     assert "1001" in thanks
+
+
+async def test_the_worker_recovers_when_redis_loses_the_task_stream(
+    shop: httpx.AsyncClient, db: Resources
+) -> None:
+    ada = ChatDriver(shop, SECRET, "15550009999")
+    await ada.say("hi")
+    # What a Redis restart without persistence does to the queue: stream and group gone.
+    await db.redis.delete("chatcart:tasks")
+    help_message = ada.message({"type": "text", "text": {"body": "help"}})
+    await ada.post_body(webhook_body(ada.wa_id, help_message))
+    replies = await ada.replies(within=30)
+    assert len(replies) == 1

@@ -6,33 +6,16 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-
-import asyncpg
-import pytest
 
 from app.chat import ChatClient
 from app.resources import Resources
 from app.whatsapp.outgoing import render_plain
-from tests.conftest import database_url_for
 from tests.e2e.conftest import CHATCART, Served, clean_env, run_cli
 from tests.services import ServiceUrls
 
 SECRET = "topology-secret"
-
-
-@pytest.fixture
-async def empty_database(services: ServiceUrls) -> AsyncIterator[str]:
-    name = f"chatcart_topology_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(services.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_for(services.database_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
-from tests.conftest import database_url_for
 from tests.e2e.conftest import Served, clean_env, run_cli
 from tests.services import ServiceUrls
-
-
-@pytest.fixture
-async def empty_database(services: ServiceUrls) -> AsyncIterator[str]:
-    name = f"chatcart_e2e_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(services.database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url_for(services.database_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_migrate_seed_and_serve_against_real_servers(

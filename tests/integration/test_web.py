@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
-import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from app.main import create_app
 from app.resources import Resources
 from app.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import database_refusing_connections, make_settings
 
 
 @pytest.fixture
@@ -51,27 +49,10 @@ async def test_ready_names_postgres_when_it_refuses_connections_and_recovers(
     settings: Settings,
     db: Resources,
 ) -> None:
-    database = urlsplit(settings.database_url or "").path.lstrip("/")
-    admin_url = (settings.database_url or "").replace(f"/{database}", "/postgres", 1)
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-        # pg_terminate_backend only signals: give the backends a moment to go.
-        for _ in range(50):
-            down = await client.get("/health/ready")
-            if down.status_code == 503:
-                break
-            await asyncio.sleep(0.1)
+    async with database_refusing_connections(settings):
+        down = await client.get("/health/ready")
         assert down.status_code == 503
         assert down.json()["failed"] == ["postgres"]
-    finally:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
-        await admin.close()
     # Pooled connections that were cut are replaced as they are found broken; within a
     # moment readiness is back without restarting anything.
     for _ in range(50):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
@@ -27,7 +24,7 @@ from app.whatsapp.outbound import queue_message
 from app.whatsapp.sandbox_secret import SANDBOX_KEY_FILENAME, app_secret
 from app.whatsapp.tables import InboundMessage, OutboundMessage
 from app.whatsapp.webhook import MAX_BODY_BYTES
-from tests.conftest import make_settings
+from tests.conftest import database_refusing_connections, make_settings
 from tests.integration.whatsapp.payloads import (
     SECRET,
     VERIFY_TOKEN,
@@ -557,33 +554,6 @@ async def test_with_redis_down_the_message_is_still_stored_and_acknowledged(
 
 
 # --- Database down --------------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def database_refusing_connections(settings: Settings) -> AsyncIterator[None]:
-    """The test database refuses new connections and its open ones are cut, then it is back."""
-    database = urlsplit(settings.database_url or "").path.lstrip("/")
-    admin_url = (settings.database_url or "").replace(f"/{database}", "/postgres", 1)
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database,
-        )
-        for _ in range(100):  # pg_terminate_backend only signals
-            left = await admin.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", database
-            )
-            if left == 0:
-                break
-            await asyncio.sleep(0.05)
-        assert left == 0
-        yield
-    finally:
-        await admin.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
-        await admin.close()
 
 
 async def deliver_until_stored(web: Web, data: Any) -> httpx.Response:

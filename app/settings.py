@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     def _services_together(self) -> Settings:
         if not self.chatcart_embedded and not (self.database_url and self.redis_url):
             raise ValueError("DATABASE_URL and REDIS_URL must both be set when CHATCART_EMBEDDED=0")
+        if self.environment == "production" and self.whatsapp_transport == "sandbox":
+            raise ValueError(
+                "WHATSAPP_TRANSPORT=sandbox sends nothing and shows customers' messages at "
+                "/sandbox/messages: use WHATSAPP_TRANSPORT=cloud in production"
+            )
         if self.whatsapp_transport == "cloud":
             missing = [
                 name.upper()

@@ -1,4 +1,4 @@
-"""``GET /sandbox/messages``: what the bot sent, in sandbox mode only.
+"""``GET /sandbox/messages``: what the bot sent, in sandbox mode only, to this machine only.
 
 Each item is the exact Cloud API request body the message would have been sent with,
 with its id, so `chatcart chat` (or a test) can follow a conversation by polling
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
@@ -19,14 +19,21 @@ from app.whatsapp.tables import OutboundMessage
 MAX_ITEMS = 200
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 @get("/sandbox/messages")
 async def sandbox_messages(
+    request: Request[Any, Any, Any],
     to: Annotated[
         str, QueryParameter(min_length=1, max_length=128, description="wa_id or user id")
     ],
     after: Annotated[int, QueryParameter(ge=0)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=MAX_ITEMS)] = 50,
 ) -> dict[str, Any]:
+    if request.client is None or request.client.host not in LOOPBACK:
+        # What customers were sent is nobody else's business, even in a sandbox.
+        raise HTTPException(status_code=404, detail="Not Found")
     recipient = to.lstrip("+")
     if not recipient:
         raise HTTPException(status_code=400, detail="'to' names no recipient.")

@@ -24,7 +24,7 @@ from app.whatsapp.outbound import queue_message
 from app.whatsapp.sandbox_secret import SANDBOX_KEY_FILENAME, app_secret
 from app.whatsapp.tables import InboundMessage, OutboundMessage
 from app.whatsapp.webhook import MAX_BODY_BYTES
-from tests.conftest import database_refusing_connections, make_settings
+from tests.conftest import app_client, database_refusing_connections, make_settings
 from tests.integration.whatsapp.payloads import (
     SECRET,
     VERIFY_TOKEN,
@@ -50,9 +50,11 @@ class Web:
     work of the test itself therefore runs on the app's loop, through the client's portal.
     """
 
-    client: AsyncTestClient  # type: ignore[type-arg]
+    client: AsyncTestClient | httpx.AsyncClient  # type: ignore[type-arg]
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        if not isinstance(self.client, AsyncTestClient):
+            return await fn(*args, **kwargs)  # the app shares this test's loop
         portal = self.client.blocking_portal
         return await asyncio.to_thread(portal.call, functools.partial(fn, *args, **kwargs))
 
@@ -75,9 +77,9 @@ def webhook_settings(settings: Settings, **overrides: Any) -> Settings:
 
 @pytest.fixture
 async def web(settings: Settings, db: Resources) -> AsyncIterator[Web]:
-    app = create_app(webhook_settings(settings), run_worker=False)
-    async with AsyncTestClient(app=app) as test_client:
-        yield Web(test_client)
+    # Same-loop client: it connects from 127.0.0.1, as `chatcart chat` on this machine does.
+    async with app_client(webhook_settings(settings)) as client:
+        yield Web(client)
 
 
 async def post_signed(web: Web, data: Any) -> httpx.Response:
@@ -314,22 +316,13 @@ async def test_the_same_body_five_times_is_stored_once(web: Web, db: Resources) 
 
 async def test_the_same_body_delivered_concurrently_is_stored_once(web: Web) -> None:
     raw = encode(envelope([text_message("wamid.race", "hello")]))
-    app = web.client.app
-
-    async def deliver_five_at_once() -> list[httpx.Response]:
-        # On the app's own loop, so the five requests really overlap.
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            return list(
-                await asyncio.gather(
-                    *(
-                        c.post("/webhooks/whatsapp", content=raw, headers=signed_headers(raw))
-                        for _ in range(5)
-                    )
-                )
-            )
-
-    responses = await web.run(deliver_five_at_once)
+    # The app shares this loop, so the five requests really overlap.
+    responses = await asyncio.gather(
+        *(
+            web.post("/webhooks/whatsapp", content=raw, headers=signed_headers(raw))
+            for _ in range(5)
+        )
+    )
     assert [r.status_code for r in responses] == [200] * 5
     assert sum(r.json()["messages"] for r in responses) == 1
     assert sum(r.json()["duplicates"] for r in responses) == 4
@@ -689,3 +682,23 @@ async def test_sandbox_endpoint_does_not_exist_with_the_cloud_transport(
     async with AsyncTestClient(app=create_app(cloud, run_worker=False)) as client:
         response = await client.get("/sandbox/messages", params={"to": PHONE})
     assert response.status_code == 404
+
+
+async def test_sandbox_endpoint_answers_this_machine_only(
+    settings: Settings, db: Resources
+) -> None:
+    # Litestar's test client connects as "testclient", i.e. not from the loopback address.
+    async with AsyncTestClient(app=create_app(webhook_settings(settings))) as client:
+        response = await client.get("/sandbox/messages", params={"to": PHONE})
+    assert response.status_code == 404
+
+
+def test_production_refuses_the_sandbox(settings: Settings) -> None:
+    from app.settings import SettingsError, load_settings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ENVIRONMENT", "production")
+        patch.setenv("WHATSAPP_TRANSPORT", "sandbox")
+        with pytest.raises(SettingsError) as refused:
+            load_settings()
+    assert "WHATSAPP_TRANSPORT" in str(refused.value)

@@ -30,6 +30,11 @@ class Runtime:
     transport: Transport
     handler: MessageHandler
 
+    async def give_up(self, message: PendingMessage) -> None:
+        gave_up = getattr(self.handler, "gave_up", None)
+        if gave_up is not None:
+            await gave_up(message)
+
     async def handle_message(self, message: PendingMessage) -> None:
         await self.handler(message)
         # Blue ticks are a courtesy: a failure here must not make the message fail.

@@ -46,7 +46,10 @@ async def process_inbox(customer_id: int, context: Annotated[Context, TaskiqDepe
     """Handle the customer's pending messages in order, then send the replies."""
     runtime = _runtime(context)
     report = await drain_inbox(
-        customer_id, runtime.handle_message, lock_pool=runtime.resources.lock_pool
+        customer_id,
+        runtime.handle_message,
+        lock_pool=runtime.resources.lock_pool,
+        on_give_up=runtime.give_up,
     )
     if report.processed or report.failed:
         await runtime.tasks.deliver_outbound.kiq(customer_id)

@@ -32,6 +32,8 @@ from app.conversation.effects import (
     Turn,
 )
 from app.conversation.inbound import to_input
+from app.conversation.inputs import Unsupported
+from app.conversation.messages import Texts
 from app.conversation.session import Session
 from app.conversation.store import SessionStore
 from app.conversation.view import Context
@@ -41,7 +43,7 @@ from app.ordering import service as ordering
 from app.payments.service import start_manual_payment
 from app.settings import Settings, shop_terms
 from app.whatsapp.outbound import queue_message
-from app.whatsapp.outgoing import OutgoingMessage, Recipient, to_cloud_body
+from app.whatsapp.outgoing import OutgoingMessage, Recipient, TextMessage, to_cloud_body
 from app.whatsapp.processing import PendingMessage
 
 log = structlog.get_logger(__name__)
@@ -65,16 +67,34 @@ class ConversationHandler:
         customer = await Customer.select().where(Customer.id == message.customer_id).first()
         if customer is None or customer["handover_since"] is not None:
             return  # a person is answering this customer; staff see the message
+        parsed = to_input(message.payload)
+        if isinstance(parsed, Unsupported) and parsed.kind == "reaction":
+            return  # a 👍 on one of our messages needs no answer
         now = datetime.now(UTC)
         loaded = await self.sessions.load(message.customer_id, message.wamid)
         ctx = await load_context(
             self.settings, message.customer_id, now=now, session_expired=loaded.expired
         )
-        turn = machine.step(loaded.session, to_input(message.payload), ctx)
+        turn = machine.step(loaded.session, parsed, ctx)
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, turn.session)
         recipient = Recipient(wa_id=customer["wa_id"], user_id=customer["user_id"])
         final = await self._perform(turn, message, recipient, ctx, _Progress())
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, final)
+
+    async def gave_up(self, message: PendingMessage) -> None:
+        """The message failed for good: undo its step and say so, instead of going silent."""
+        await self.sessions.undo(message.customer_id, message.wamid)
+        customer = await Customer.select().where(Customer.id == message.customer_id).first()
+        if customer is None:
+            return
+        texts = Texts.for_locale(self.settings.shop_locale, self.settings.shop_currency)
+        recipient = Recipient(wa_id=customer["wa_id"], user_id=customer["user_id"])
+        await queue_message(
+            customer_id=message.customer_id,
+            body=to_cloud_body(TextMessage(texts.t("error.gave_up")), recipient),
+            kind="text",
+            idempotency_key=_key("gave-up", message.wamid),
+        )
 
     async def _perform(
         self,

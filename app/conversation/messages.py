@@ -219,6 +219,8 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "handover": "Alright, a person from {shop} will reply here soon. Until then I'll "
         "stay quiet.",
         "handover.ended": "I'm back! Type *menu* to see what I can do for you.",
+        "error.gave_up": "Sorry, something went wrong on our side with your last message. "
+        "Please send it again, or type *human* to reach a person.",
         # Not understood
         "hint.unknown": "Sorry, I didn't understand that.",
         "hint.media": "Sorry, I can only read text and choices.",

@@ -51,6 +51,17 @@ class SessionStore:
             pipe.set(SEEN_KEY.format(customer_id), "1", ex=SEEN_FOR)
             await pipe.execute()
 
+    async def undo(self, customer_id: int, wamid: str) -> None:
+        """Forget what message ``wamid`` did to the session (it failed for good)."""
+        raw = await self.redis.get(KEY.format(customer_id))
+        if raw is None:
+            return
+        record = json.loads(raw)
+        if record.get("applied") != wamid:
+            return
+        record["current"] = record["before"]
+        await self.redis.set(KEY.format(customer_id), json.dumps(record), ex=self.ttl)
+
     async def reset(self, customer_id: int) -> None:
         """Start the customer afresh (e.g. after a handover), keeping their cart."""
         raw = await self.redis.get(KEY.format(customer_id))

@@ -37,6 +37,7 @@ class PendingMessage:
 
 
 MessageHandler = Callable[[PendingMessage], Awaitable[None]]
+GiveUpHandler = Callable[[PendingMessage], Awaitable[None]]
 
 
 @dataclass
@@ -52,13 +53,15 @@ async def drain_inbox(
     *,
     lock_pool: asyncpg.Pool,
     max_attempts: int = 5,
+    on_give_up: GiveUpHandler | None = None,
 ) -> DrainReport:
+    """Handle the customer's pending messages; ``on_give_up`` hears of one set aside."""
     report = DrainReport()
     while True:
         async with advisory_lock(lock_pool, LockSpace.CUSTOMER_INBOX, customer_id) as held:
             if not held:
                 return report  # another worker is on this customer and will see our message
-            await _drain(customer_id, handle, max_attempts, report)
+            await _drain(customer_id, handle, max_attempts, report, on_give_up)
         # A message that arrived while we held the lock had its task turned away: look
         # again now that the lock is free, unless we stopped on an error.
         if report.stopped_at is not None or await _next_pending(customer_id) is None:
@@ -66,7 +69,11 @@ async def drain_inbox(
 
 
 async def _drain(
-    customer_id: int, handle: MessageHandler, max_attempts: int, report: DrainReport
+    customer_id: int,
+    handle: MessageHandler,
+    max_attempts: int,
+    report: DrainReport,
+    on_give_up: GiveUpHandler | None,
 ) -> None:
     while (message := await _next_pending(customer_id)) is not None:
         with structlog.contextvars.bound_contextvars(wamid=message.wamid, customer_id=customer_id):
@@ -75,11 +82,20 @@ async def _drain(
             except Exception as exc:
                 if await _record_error(message, exc, max_attempts):
                     report.failed += 1
+                    if on_give_up is not None:
+                        await _tell(on_give_up, message)
                     continue
                 report.stopped_at = message.id
                 return
         await _mark_processed(message)
         report.processed += 1
+
+
+async def _tell(on_give_up: GiveUpHandler, message: PendingMessage) -> None:
+    try:
+        await on_give_up(message)
+    except Exception:
+        log.exception("could not tell the customer their message failed")
 
 
 async def customers_with_stale_messages(now: datetime, *, limit: int = 500) -> list[int]:

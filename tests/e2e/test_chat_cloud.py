@@ -129,6 +129,8 @@ async def test_an_expired_session_starts_over_and_says_the_cart_was_cleared(
         await ada.tap("Add 1")
         customer = await Customer.select(Customer.id).first()
         assert customer is not None
+        ttl = await db.redis.ttl(KEY.format(customer["id"]))
+        assert 23 * 3600 < ttl <= 24 * 3600  # SESSION_TTL_HOURS, renewed by every message
         await db.redis.delete(KEY.format(customer["id"]))  # what the TTL does after 24 h idle
         greeting = await ada.say("hi")
     text = str(greeting)

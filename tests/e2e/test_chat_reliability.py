@@ -16,6 +16,7 @@ from app.ordering.tables import Order
 from app.payments.tables import Payment
 from app.resources import Resources
 from app.settings import Settings
+from app.whatsapp.outgoing import render_plain
 from app.whatsapp.processing import (
     MessageHandler,
     PendingMessage,
@@ -174,3 +175,52 @@ async def test_the_worker_recovers_when_redis_loses_the_task_stream(
     await ada.post_body(webhook_body(ada.wa_id, help_message))
     replies = await ada.replies(within=30)
     assert len(replies) == 1
+
+
+class AlwaysCrashes:
+    """Does the work of every message, then dies: the message can never be finished."""
+
+    def __init__(self, real: ConversationHandler) -> None:
+        self.real = real
+
+    async def __call__(self, message: PendingMessage) -> None:
+        await self.real(message)
+        raise RuntimeError("worker killed")
+
+
+async def test_a_message_that_keeps_failing_is_undone_and_the_customer_is_told(
+    db: Resources, settings: Settings
+) -> None:
+    await seed_demo_catalog()
+    handler = ConversationHandler(settings, session_store(settings, db.redis))
+    async with app_client(configured(settings)) as client:
+        ada = ChatDriver(client, SECRET, "15550001212")
+
+        async def post(content: dict[str, object]) -> int:
+            await ada.post_body(webhook_body(ada.wa_id, ada.message(content)))
+            row = await InboundMessage.select(InboundMessage.customer).first()
+            assert row is not None
+            return int(row["customer"])
+
+        customer_id = await post({"type": "text", "text": {"body": "sourdough"}})
+        await drain_inbox(customer_id, handler, lock_pool=db.lock_pool)
+        await ada.replies(within=2)
+        await post(ada.tap_content("Add 1"))
+        for _ in range(5):
+            await drain_inbox(
+                customer_id,
+                AlwaysCrashes(handler),
+                lock_pool=db.lock_pool,
+                on_give_up=handler.gave_up,
+            )
+        failed = await InboundMessage.select(InboundMessage.status, InboundMessage.attempts).where(
+            InboundMessage.status == "failed"
+        )
+        assert [(row["status"], row["attempts"]) for row in failed] == [("failed", 5)]
+        told = [render_plain(m) for m in await ada.replies(within=2)]
+        assert any("went wrong" in text for text in told), told
+
+        await post({"type": "text", "text": {"body": "cart"}})
+        await drain_inbox(customer_id, handler, lock_pool=db.lock_pool)
+        (cart,) = await ada.replies(within=2)
+    assert "Sourdough" not in render_plain(cart)  # the failed "Add 1" left no trace

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import structlog
 
 from app.customers.service import register_customer
 from app.errors import InvalidInput
 from app.whatsapp.tables import InboundMessage, OutboundStatus
+from app.whatsapp.transport import RETRYABLE_CODES
 from app.whatsapp.updates import ReceivedMessage, StatusUpdate, WebhookBatch
 
 log = structlog.get_logger(__name__)
+
+RETRY_AFTER_FAILED_STATUS = timedelta(seconds=30)
 
 _RANK = {
     OutboundStatus.QUEUED: 0,
@@ -90,6 +94,20 @@ async def _store_unusable(message: ReceivedMessage, reason: str) -> None:
 
 
 async def _apply_status(status: StatusUpdate) -> int:
+    if status.status == "failed" and status.error_code in RETRYABLE_CODES:
+        # Meta accepted the send, then could not deliver it for a passing reason (rate
+        # limits): queue it again; the sweep delivers it after the pause.
+        rows = await InboundMessage.raw(
+            "UPDATE outbound_message SET status = 'queued', wamid = NULL, error_code = {}, "
+            "last_error = {}, next_attempt_at = now() + make_interval(secs => {}), "
+            "updated_at = now() WHERE wamid = {} AND status IN ('sent', 'delivered') "
+            "RETURNING id",
+            status.error_code,
+            status.error_text or "failed",
+            RETRY_AFTER_FAILED_STATUS.total_seconds(),
+            status.wamid,
+        )
+        return len(rows)
     if status.status == "failed":
         rows = await InboundMessage.raw(
             "UPDATE outbound_message SET status = 'failed', error_code = {}, last_error = {}, "

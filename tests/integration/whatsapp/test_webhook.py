@@ -510,6 +510,17 @@ async def test_failed_status_stores_the_code_and_reason(web: Web) -> None:
     assert (await web.run(outbound, outbound_id))["status"] == "failed"
 
 
+async def test_a_failed_status_for_a_passing_reason_queues_the_message_again(web: Web) -> None:
+    outbound_id = await web.run(an_outbound, "wamid.out.9", state="sent")
+    errors = [{"code": 131056, "title": "(Business Account, Consumer Account) pair rate limit"}]
+    await post_signed(web, envelope(statuses=[status("wamid.out.9", "failed", errors=errors)]))
+    row = await web.run(outbound, outbound_id)
+    assert row["status"] == "queued"
+    assert row["wamid"] is None
+    assert row["error_code"] == 131056
+    assert row["next_attempt_at"] > row["updated_at"]
+
+
 async def test_a_status_for_an_unknown_message_is_acknowledged(web: Web) -> None:
     response = await post_signed(web, envelope(statuses=[status("wamid.nobody", "read")]))
     assert response.status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,10 +12,14 @@ import redis.asyncio as aioredis
 import structlog
 from piccolo.engine.postgres import PostgresEngine
 
-from app.db.engine import bind_engine, close_pool, open_pool
+from app.db.engine import bind_engine, open_pool
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# A pool's close() waits for every borrowed connection to come back; a task left running
+# past shut-down must not keep the process from exiting.
+POOL_CLOSE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,16 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         yield Resources(settings=settings, engine=engine, redis=client, lock_pool=lock_pool)
     finally:
         await client.aclose()
-        await lock_pool.close()
-        await close_pool(engine)
+        await _close(lock_pool)
+        if engine.pool is not None:
+            await _close(engine.pool)
+            engine.pool = None
         log.debug("resources closed")
+
+
+async def _close(pool: asyncpg.Pool) -> None:
+    try:
+        await asyncio.wait_for(pool.close(), timeout=POOL_CLOSE_TIMEOUT)
+    except TimeoutError:
+        log.warning("database connections still in use at shut-down; closing them")
+        pool.terminate()

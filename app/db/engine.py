@@ -30,7 +30,3 @@ def bind_tables(engine: PostgresEngine) -> None:
 
 async def open_pool(engine: PostgresEngine, *, min_size: int, max_size: int) -> None:
     await engine.start_connection_pool(min_size=min_size, max_size=max_size)
-
-
-async def close_pool(engine: PostgresEngine) -> None:
-    await engine.close_connection_pool()

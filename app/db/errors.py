@@ -8,6 +8,7 @@ DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,  # refused, reset, unreachable
     TimeoutError,
     asyncpg.InterfaceError,  # the connection went away under us
+    asyncpg.InternalClientError,  # ... or was cut mid-operation and left in a bad state
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.CannotConnectNowError,  # starting up or shutting down
     asyncpg.TooManyConnectionsError,

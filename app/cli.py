@@ -267,16 +267,19 @@ def seed(demo: bool) -> None:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, writable=True),
-    default="schema.graphql",
-    show_default=True,
+    default=None,
+    help="Write to this file instead of standard output.",
 )
-def export_schema(output: str) -> None:
-    """Write the GraphQL schema (SDL) the API serves."""
+def export_schema(output: str | None) -> None:
+    """Print the GraphQL schema (SDL) the API serves: `chatcart export-schema > schema.graphql`."""
     from app.graphql.sdl import schema_sdl
 
+    if output is None:
+        click.echo(schema_sdl(), nl=False)
+        return
     with open(output, "w", encoding="utf-8") as handle:
         handle.write(schema_sdl())
-    click.echo(f"Wrote {output}")
+    click.echo(f"Wrote {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

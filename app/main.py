@@ -37,7 +37,9 @@ async def open_worker_runtime(
 ) -> AsyncIterator[Runtime]:
     """The runtime of a process that handles or enqueues messages."""
     handler = conversation_handler(resources)
-    async with open_runtime(resources, handler, consume=consume) as runtime:
+    async with open_runtime(
+        resources, handler, consume=consume, on_give_up=handler.gave_up
+    ) as runtime:
         yield runtime
 
 

@@ -14,7 +14,7 @@ from app.queue import build_broker
 from app.resources import Resources
 from app.settings import Settings
 from app.tasks import Tasks, register_tasks
-from app.whatsapp.processing import MessageHandler, PendingMessage
+from app.whatsapp.processing import GiveUpHandler, MessageHandler, PendingMessage
 from app.whatsapp.transport import CloudTransport, SandboxTransport, Transport
 
 log = structlog.get_logger(__name__)
@@ -29,11 +29,7 @@ class Runtime:
     tasks: Tasks
     transport: Transport
     handler: MessageHandler
-
-    async def give_up(self, message: PendingMessage) -> None:
-        gave_up = getattr(self.handler, "gave_up", None)
-        if gave_up is not None:
-            await gave_up(message)
+    give_up: GiveUpHandler | None = None  # told of a message set aside as failed
 
     async def handle_message(self, message: PendingMessage) -> None:
         await self.handler(message)
@@ -66,6 +62,7 @@ async def open_runtime(
     transport: Transport | None = None,
     http_client: httpx.AsyncClient | None = None,
     consume: bool = True,
+    on_give_up: GiveUpHandler | None = None,
 ) -> AsyncIterator[Runtime]:
     """``consume``: this process runs tasks, so the broker declares its consumer group at
     start-up (which needs Redis). A web process that only enqueues does not."""
@@ -78,6 +75,7 @@ async def open_runtime(
         tasks=tasks,
         transport=transport or build_transport(resources.settings, client),
         handler=handler,
+        give_up=on_give_up,
     )
     broker.state.runtime = runtime
     if consume:

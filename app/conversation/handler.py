@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis.asyncio as aioredis
 import structlog
 
 from app import actors
@@ -185,5 +186,5 @@ def _key(purpose: str, wamid: str) -> str:
     return f"chat:{purpose}:{digest}"
 
 
-def session_store(settings: Settings, redis: Any) -> SessionStore:
+def session_store(settings: Settings, redis: aioredis.Redis) -> SessionStore:
     return SessionStore(redis, timedelta(hours=settings.session_ttl_hours))

@@ -4,6 +4,8 @@ from typing import Final
 
 SYSTEM: Final = "system"
 CUSTOMER: Final = "customer"
+# Whoever runs the chatcart CLI on the server (the shop's operator).
+OPERATOR: Final = "operator"
 
 
 def staff(staff_id: int) -> str:

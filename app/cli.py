@@ -19,7 +19,7 @@ import click
 import httpx
 import structlog
 
-from app import embedded
+from app import actors, embedded
 from app.logs import configure_logging, granian_log_config
 from app.settings import Settings, SettingsError, load_settings
 
@@ -261,6 +261,113 @@ def seed(demo: bool) -> None:
     with _services(settings, owner=False) as resolved:
         created = _run(resolved, work)
     click.echo(f"Demo catalog: {created} products added.")
+
+
+@main.group()
+def payments() -> None:
+    """Review manual payments: list, confirm, reject (staff use cases from the terminal)."""
+
+
+@payments.command("list")
+@click.option("--all", "everything", is_flag=True, help="Include payments nobody claimed yet.")
+def payments_list(everything: bool) -> None:
+    """Payments waiting for a person (claimed, under review, to refund)."""
+    from app.money import Money, format_money
+    from app.payments.review import review_queue
+
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+        lines = _run(resolved, lambda: review_queue(everything_open=everything))
+    if not lines:
+        click.echo("No payments waiting for review.")
+        return
+    for line in lines:
+        amount = format_money(Money(line.amount, line.currency), settings.shop_locale)
+        proof = " · proof sent" if line.proof else ""
+        note = f" · {line.note}" if line.note else ""
+        click.echo(
+            f"{line.reference}  order #{line.order_number}  {amount}  {line.provider}  "
+            f"{line.status}{proof}{note}"
+        )
+
+
+@payments.command("confirm")
+@click.argument("payment")
+@click.option("--note", default=None, help="Kept in the audit trail.")
+def payments_confirm(payment: str, note: str | None) -> None:
+    """Confirm PAYMENT (reference or id): the order is paid and the receipt sent."""
+    from app.payments.service import confirm_payment
+
+    async def work(runtime: Runtime) -> str:
+        payment_id = await _payment_id(payment)
+        done = await confirm_payment(
+            payment_id, actor=actors.OPERATOR, note=note, notices=runtime.notices
+        )
+        if done.already:
+            return f"Payment {payment} was already confirmed (order #{done.order_number})."
+        await runtime.tasks.settle_payment.kiq(payment_id)
+        return f"Confirmed: order #{done.order_number} is {done.status.value.replace('_', ' ')}."
+
+    click.echo(_with_runtime(work))
+
+
+@payments.command("reject")
+@click.argument("payment")
+@click.option("--reason", required=True, help="Told to the customer.")
+def payments_reject(payment: str, reason: str) -> None:
+    """Reject PAYMENT (reference or id): the customer is told why and how to pay again."""
+    from app.payments.service import reject_payment
+
+    async def work(runtime: Runtime) -> str:
+        settings = runtime.resources.settings
+        payment_id = await _payment_id(payment)
+        record = await reject_payment(
+            payment_id,
+            actor=actors.OPERATOR,
+            reason=reason,
+            notices=runtime.notices,
+            payment_minutes=settings.order_payment_minutes,
+        )
+        await _deliver_to_payer(runtime, record.order_id)
+        return f"Rejected {record.reference}; the customer was told."
+
+    click.echo(_with_runtime(work))
+
+
+async def _payment_id(key: str) -> int:
+    from app.payments.review import find_payment
+
+    return await find_payment(key)
+
+
+async def _deliver_to_payer(runtime: Runtime, order_id: int) -> None:
+    from app.ordering.tables import Order
+
+    order = await Order.select(Order.customer).where(Order.id == order_id).first()
+    if order is not None:
+        await runtime.tasks.deliver_outbound.kiq(order["customer"])
+
+
+def _with_runtime(work: Callable[[Runtime], Awaitable[str]]) -> str:
+    """Run ``work`` with a runtime that enqueues tasks; domain errors become CLI errors."""
+    from app.errors import DomainError
+    from app.main import open_worker_runtime
+    from app.resources import open_resources
+
+    settings = _load()
+
+    async def runner(resolved: Settings) -> str:
+        async with (
+            open_resources(resolved) as resources,
+            open_worker_runtime(resources, consume=False) as runtime,
+        ):
+            return await work(runtime)
+
+    with _services(settings, owner=False) as resolved:
+        try:
+            return asyncio.run(runner(resolved))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
 
 
 @main.command("export-schema")

@@ -72,6 +72,13 @@ class IllegalTransition(DomainError):
         self.target = target
 
 
+class PaymentClosed(DomainError):
+    """The payment or its order no longer takes money (expired, cancelled, paid)."""
+
+    code = ErrorCode.ILLEGAL_TRANSITION
+    http_status = 409
+
+
 class OutOfStock(DomainError):
     code = ErrorCode.OUT_OF_STOCK
     http_status = 409

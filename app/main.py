@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import httpx
 import structlog
 from litestar import Litestar
 from litestar.types import ControllerRouterHandler
@@ -12,9 +13,12 @@ from litestar.types import ControllerRouterHandler
 from app.conversation.handler import ConversationHandler, session_store
 from app.graphql.endpoint import graphql_controller
 from app.logs import configure_logging
+from app.payments.methods import PaymentMethods
+from app.payments.webhook import payment_return, receive_payment_event
 from app.queue import in_process_worker
+from app.receipts.web import download_receipt
 from app.resources import Resources, open_resources
-from app.runtime import Runtime, open_runtime
+from app.runtime import Runtime, build_payment_methods, open_runtime
 from app.settings import Settings, get_settings
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.health import live, ready
@@ -24,10 +28,17 @@ from app.whatsapp.webhook import receive_updates, verify_subscription
 
 log = structlog.get_logger(__name__)
 
+# Per attempt; the gateway guard retries and bounds the whole call.
+GATEWAY_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
-def conversation_handler(resources: Resources) -> ConversationHandler:
+
+def conversation_handler(
+    resources: Resources, payment_methods: PaymentMethods | None = None
+) -> ConversationHandler:
     return ConversationHandler(
-        resources.settings, session_store(resources.settings, resources.redis)
+        resources.settings,
+        session_store(resources.settings, resources.redis),
+        payment_methods,
     )
 
 
@@ -36,11 +47,17 @@ async def open_worker_runtime(
     resources: Resources, *, consume: bool = True
 ) -> AsyncIterator[Runtime]:
     """The runtime of a process that handles or enqueues messages."""
-    handler = conversation_handler(resources)
-    async with open_runtime(
-        resources, handler, consume=consume, on_give_up=handler.gave_up
-    ) as runtime:
-        yield runtime
+    async with httpx.AsyncClient(timeout=GATEWAY_TIMEOUT) as gateway_client:
+        methods = build_payment_methods(resources.settings, resources, gateway_client)
+        handler = conversation_handler(resources, methods)
+        async with open_runtime(
+            resources,
+            handler,
+            payment_methods=methods,
+            consume=consume,
+            on_give_up=handler.gave_up,
+        ) as runtime:
+            yield runtime
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> Litestar:
@@ -79,6 +96,9 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         ready,
         verify_subscription,
         receive_updates,
+        receive_payment_event,
+        payment_return,
+        download_receipt,
         graphql_controller(settings),
     ]
     if settings.whatsapp_transport == "sandbox":

@@ -10,6 +10,12 @@ import httpx
 import structlog
 from taskiq import AsyncBroker
 
+from app.payments.card import StripeProvider
+from app.payments.gateway import GatewayGuard
+from app.payments.methods import PaymentMethods
+from app.payments.notices import Notices
+from app.payments.providers import STRIPE, ManualProvider
+from app.payments.stripe import StripeClient
 from app.queue import build_broker
 from app.resources import Resources
 from app.settings import Settings
@@ -29,7 +35,12 @@ class Runtime:
     tasks: Tasks
     transport: Transport
     handler: MessageHandler
+    payment_methods: PaymentMethods
     give_up: GiveUpHandler | None = None  # told of a message set aside as failed
+
+    @property
+    def notices(self) -> Notices:
+        return Notices(self.resources.settings)
 
     async def handle_message(self, message: PendingMessage) -> None:
         await self.handler(message)
@@ -54,11 +65,37 @@ def build_transport(settings: Settings, client: httpx.AsyncClient) -> Transport:
     )
 
 
+def build_payment_methods(
+    settings: Settings, resources: Resources, client: httpx.AsyncClient
+) -> PaymentMethods:
+    """Manual always; Stripe when both its keys are set."""
+    if settings.stripe_secret_key is None or not settings.stripe_enabled:
+        return PaymentMethods(ManualProvider())
+    guard = GatewayGuard(
+        resources.redis,
+        STRIPE,
+        threshold=settings.payment_gateway_failure_threshold,
+        reset_after=settings.payment_gateway_reset_seconds,
+        timeout=settings.payment_gateway_timeout_seconds,
+    )
+    stripe = StripeClient(
+        client, settings.stripe_secret_key.get_secret_value(), base_url=settings.stripe_api_url
+    )
+    card = StripeProvider(
+        stripe,
+        guard,
+        webhook_secrets=settings.stripe_webhook_secrets,
+        return_url=f"{settings.base_url}/payments/return",
+    )
+    return PaymentMethods(ManualProvider(), card)
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(
     resources: Resources,
     handler: MessageHandler,
     *,
+    payment_methods: PaymentMethods,
     transport: Transport | None = None,
     http_client: httpx.AsyncClient | None = None,
     consume: bool = True,
@@ -75,6 +112,7 @@ async def open_runtime(
         tasks=tasks,
         transport=transport or build_transport(resources.settings, client),
         handler=handler,
+        payment_methods=payment_methods,
         give_up=on_give_up,
     )
     broker.state.runtime = runtime

@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     prices_include_tax: bool = False
     delivery_fee: int = Field(default=0, ge=0, description="Minor units, e.g. cents")
     order_payment_minutes: int = Field(default=30, ge=1)
+    payment_reminder_minutes: int = Field(
+        default=10, ge=0, description="Remind this many minutes before an unpaid order expires"
+    )
+    shop_address: str | None = Field(default=None, max_length=300)
+    shop_tax_id: str | None = Field(default=None, max_length=64)
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL customers and gateways reach this app at (links, redirects)",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs receipt download links; required in production"
+    )
+    receipt_link_hours: int = Field(default=24 * 7, ge=1, le=24 * 365)
 
     # WhatsApp Cloud API (used by the WhatsApp issue; sandbox transport when unset)
     whatsapp_transport: Literal["sandbox", "cloud"] = "sandbox"
@@ -86,12 +99,22 @@ class Settings(BaseSettings):
     outbound_max_attempts: int = Field(default=8, ge=1, le=50)
     session_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
-    # Payments (used by the payments issue; a provider with no keys is disabled)
+    # Payments. Manual (bank transfer / mobile money) is always on; Stripe needs both keys.
+    payment_manual_label: str = Field(default="Bank transfer", min_length=1, max_length=40)
     payment_manual_instructions: str = Field(
         default="Pay by bank transfer and quote the reference.", max_length=1000
     )
+    payment_manual_account: str | None = Field(
+        default=None, max_length=500, description="Account details shown with the instructions"
+    )
     stripe_secret_key: SecretStr | None = None
-    stripe_webhook_secret: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, description="whsec_… ; several, comma-separated, while rotating"
+    )
+    stripe_api_url: str = "https://api.stripe.com"
+    payment_gateway_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    payment_gateway_failure_threshold: int = Field(default=5, ge=1, le=100)
+    payment_gateway_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -170,6 +193,21 @@ class Settings(BaseSettings):
                     f"WHATSAPP_TRANSPORT=cloud needs {', '.join(missing)}; "
                     "use WHATSAPP_TRANSPORT=sandbox to run without WhatsApp"
                 )
+        if (self.stripe_secret_key is None) != (self.stripe_webhook_secret is None):
+            raise ValueError(
+                "card payments need both STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET "
+                "(leave both unset to offer the manual method only)"
+            )
+        if self.payment_reminder_minutes >= self.order_payment_minutes:
+            raise ValueError(
+                "PAYMENT_REMINDER_MINUTES must be less than ORDER_PAYMENT_MINUTES "
+                "(0 turns reminders off)"
+            )
+        if self.environment == "production" and self.secret_key is None:
+            raise ValueError(
+                "SECRET_KEY must be set in production (every web instance signs receipt "
+                "links with it); e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
         if self.database_pool_min > self.database_pool_max:
             raise ValueError("DATABASE_POOL_MIN must not exceed DATABASE_POOL_MAX")
         return self
@@ -177,6 +215,25 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_services(self) -> bool:
         return self.database_url is None or self.redis_url is None
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
+
+    @property
+    def stripe_webhook_secrets(self) -> list[str]:
+        if self.stripe_webhook_secret is None:
+            return []
+        raw = self.stripe_webhook_secret.get_secret_value()
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @property
+    def base_url(self) -> str:
+        """Where this app is reached from outside, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
     @property
     def currency_name(self) -> str:

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import structlog
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
+from app.ordering.tables import Order
+from app.payments.expiry import expire_due, send_reminders
+from app.receipts import service as receipts
 from app.whatsapp.outbound import (
     DeliveryPolicy,
     customers_with_due_messages,
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 15
+PAYMENT_CLOCK_SECONDS = 15
 # Retries due sooner than this are waited for by the delivering task itself.
 SHORT_RETRY = timedelta(seconds=5)
 
@@ -36,6 +40,8 @@ class Tasks:
     process_inbox: AsyncTaskiqDecoratedTask[Any, Any]
     deliver_outbound: AsyncTaskiqDecoratedTask[Any, Any]
     sweep: AsyncTaskiqDecoratedTask[Any, Any]
+    settle_payment: AsyncTaskiqDecoratedTask[Any, Any]
+    payment_clock: AsyncTaskiqDecoratedTask[Any, Any]
 
 
 def _runtime(context: Context) -> Runtime:
@@ -71,18 +77,55 @@ async def deliver_outbound(customer_id: int, context: Annotated[Context, TaskiqD
     )
 
 
+async def settle_payment(payment_id: int, context: Annotated[Context, TaskiqDepends()]) -> None:
+    """Issue and send the receipt of a confirmed payment (once, however often it runs)."""
+    runtime = _runtime(context)
+    receipt = await receipts.settle(payment_id, runtime.resources.settings)
+    if receipt is not None:
+        await _deliver_for_order(runtime, receipt.order_id)
+
+
+async def payment_clock(context: Annotated[Context, TaskiqDepends()]) -> None:
+    """Remind customers of unpaid orders, then expire the ones past their deadline."""
+    runtime = _runtime(context)
+    settings = runtime.resources.settings
+    now = datetime.now(UTC)
+    notices = runtime.notices
+    reminded = await send_reminders(
+        notices, lead=timedelta(minutes=settings.payment_reminder_minutes), now=now
+    )
+    expired = await expire_due(runtime.payment_methods, notices, now=now)
+    if reminded or expired:
+        log.info("payment clock", reminded=reminded, expired=expired)
+        # Their messages were queued with the change; deliver them now, not at the sweep.
+        for customer_id in await customers_with_due_messages(datetime.now(UTC)):
+            await runtime.tasks.deliver_outbound.kiq(customer_id)
+
+
 async def sweep(context: Annotated[Context, TaskiqDepends()]) -> None:
-    """Re-enqueue stalled work: inbound messages pending > 60 s, outbound messages due."""
+    """Re-enqueue stalled work: inbound messages pending > 60 s, outbound messages due,
+    confirmed payments whose receipt was not issued or sent."""
     runtime = _runtime(context)
     now = datetime.now(UTC)
     stale = await customers_with_stale_messages(now)
     due = await customers_with_due_messages(now)
+    unsettled = await receipts.unsettled()
     for customer_id in stale:
         await runtime.tasks.process_inbox.kiq(customer_id)
     for customer_id in due:
         await runtime.tasks.deliver_outbound.kiq(customer_id)
-    if stale or due:
-        log.info("sweep re-enqueued work", inbox=len(stale), outbox=len(due))
+    for payment_id in unsettled:
+        await runtime.tasks.settle_payment.kiq(payment_id)
+    if stale or due or unsettled:
+        log.info(
+            "sweep re-enqueued work", inbox=len(stale), outbox=len(due), receipts=len(unsettled)
+        )
+
+
+async def _deliver_for_order(runtime: Runtime, order_id: int) -> None:
+    order = await Order.select(Order.customer).where(Order.id == order_id).first()
+    if order is not None:
+        await runtime.tasks.deliver_outbound.kiq(order["customer"])
 
 
 def register_tasks(broker: AsyncBroker) -> Tasks:
@@ -93,5 +136,11 @@ def register_tasks(broker: AsyncBroker) -> Tasks:
             sweep,
             task_name="sweep",
             schedule=[{"interval": SWEEP_INTERVAL_SECONDS, "schedule_id": "sweep"}],
+        ),
+        settle_payment=broker.register_task(settle_payment, task_name="settle_payment"),
+        payment_clock=broker.register_task(
+            payment_clock,
+            task_name="payment_clock",
+            schedule=[{"interval": PAYMENT_CLOCK_SECONDS, "schedule_id": "payment_clock"}],
         ),
     )

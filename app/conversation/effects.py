@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from app.conversation.session import Session
 from app.ordering.pricing import CartTotals
 from app.ordering.values import CartLine, Destination, Fulfilment
+from app.payments.providers import Method, Proof
 from app.whatsapp.outgoing import OutgoingMessage
 
 
@@ -41,7 +43,32 @@ class StartHandover:
     """Mark the customer as served by a person; the bot stays silent until staff end it."""
 
 
-Effect = Reply | PlaceOrder | CancelOrder | StartHandover
+@dataclass(frozen=True, slots=True)
+class StartPayment:
+    """Get payment instructions (reports PaymentReady or PaymentRefused)."""
+
+    order_id: int
+    method: Method
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPayment:
+    """The customer says they paid, maybe with a proof (reports PaymentClaimed)."""
+
+    order_id: int
+    proof: Proof | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """Send the order's receipt again (reports ReceiptSent or ReceiptMissing)."""
+
+    order_id: int
+
+
+Effect = (
+    Reply | PlaceOrder | CancelOrder | StartHandover | StartPayment | ClaimPayment | SendReceipt
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +76,7 @@ class OrderPlaced:
     order_id: int
     number: int
     totals: CartTotals
-    payment_reference: str
+    payment_reference: str | None  # None: the customer chooses how to pay next
     expires_at: datetime  # in the shop's time zone: the customer reads it as is
 
 
@@ -69,7 +96,61 @@ class CancelRefused:
     reason: str
 
 
-Outcome = OrderPlaced | OrderRefused | OrderCancelled | CancelRefused
+@dataclass(frozen=True, slots=True)
+class PaymentReady:
+    number: int
+    method: Method
+    reference: str
+    amount: int
+    expires_at: datetime  # in the shop's time zone
+    checkout_url: str | None = None
+    fallback: bool = False  # a card was asked for; the manual method is given instead
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRefused:
+    number: int
+    reason: str
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"  # a person will check the payment
+    AGAIN = "again"  # they said so before
+    PROOF = "proof"  # a proof was attached
+    CARD_CONFIRMED = "card_confirmed"  # the gateway says paid: the receipt follows
+    CARD_PENDING = "card_pending"  # the gateway has not seen the money
+    NOTHING_OPEN = "nothing_open"  # no attempt to claim: the customer should ask to pay
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentClaimed:
+    number: int
+    state: ClaimState
+    reference: str | None = None
+    checkout_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptSent:
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptMissing:
+    number: int
+
+
+Outcome = (
+    OrderPlaced
+    | OrderRefused
+    | OrderCancelled
+    | CancelRefused
+    | PaymentReady
+    | PaymentRefused
+    | PaymentClaimed
+    | ReceiptSent
+    | ReceiptMissing
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ worker died half way - places one order and sends each reply once.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,14 +22,23 @@ from app.conversation.context import load_context
 from app.conversation.effects import (
     CancelOrder,
     CancelRefused,
+    ClaimPayment,
+    ClaimState,
     Effect,
     OrderCancelled,
     OrderPlaced,
     OrderRefused,
     Outcome,
+    PaymentClaimed,
+    PaymentReady,
+    PaymentRefused,
     PlaceOrder,
+    ReceiptMissing,
+    ReceiptSent,
     Reply,
+    SendReceipt,
     StartHandover,
+    StartPayment,
     Turn,
 )
 from app.conversation.inbound import to_input
@@ -41,7 +50,13 @@ from app.conversation.view import Context
 from app.customers.tables import Customer
 from app.errors import DomainError
 from app.ordering import service as ordering
-from app.payments.service import start_manual_payment
+from app.ordering.tables import Order
+from app.payments import service as payments
+from app.payments.methods import PaymentMethods, check_card_payment, start_payment
+from app.payments.notices import Notices
+from app.payments.providers import MANUAL, ManualProvider, Method
+from app.payments.states import PaymentStatus
+from app.receipts import service as receipts
 from app.settings import Settings, shop_terms
 from app.whatsapp.outbound import queue_message
 from app.whatsapp.outgoing import OutgoingMessage, Recipient, TextMessage, to_cloud_body
@@ -57,12 +72,22 @@ class _Progress:
     """Replies queued so far while handling one message (numbers their keys)."""
 
     replies: int = 0
+    # Orders with a payment confirmed during the turn: their receipts go out after the
+    # turn's replies, so the customer reads "it went through" before the receipt.
+    settle: list[int] = field(default_factory=list)
 
 
 class ConversationHandler:
-    def __init__(self, settings: Settings, sessions: SessionStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionStore,
+        payment_methods: PaymentMethods | None = None,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.payment_methods = payment_methods or PaymentMethods(ManualProvider())
+        self.notices = Notices(settings)
 
     async def __call__(self, message: PendingMessage) -> None:
         customer = await Customer.select().where(Customer.id == message.customer_id).first()
@@ -74,13 +99,20 @@ class ConversationHandler:
         now = datetime.now(UTC)
         loaded = await self.sessions.load(message.customer_id, message.wamid)
         ctx = await load_context(
-            self.settings, message.customer_id, now=now, session_expired=loaded.expired
+            self.settings,
+            message.customer_id,
+            now=now,
+            session_expired=loaded.expired,
+            payment_methods=self.payment_methods.offered,
         )
         turn = machine.step(loaded.session, parsed, ctx)
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, turn.session)
         recipient = Recipient(wa_id=customer["wa_id"], user_id=customer["user_id"])
-        final = await self._perform(turn, message, recipient, ctx, _Progress())
+        progress = _Progress()
+        final = await self._perform(turn, message, recipient, ctx, progress)
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, final)
+        for order_id in progress.settle:
+            await receipts.settle_order(order_id, self.settings)
 
     async def gave_up(self, message: PendingMessage) -> None:
         """The message failed for good: undo its step and say so, instead of going silent."""
@@ -119,6 +151,12 @@ class ConversationHandler:
         if isinstance(effect, Reply):
             await self._reply(effect.message, message, recipient, progress)
             return None
+        if isinstance(effect, StartPayment):
+            return await self._start_payment(effect)
+        if isinstance(effect, ClaimPayment):
+            return await self._claim_payment(effect, message, progress)
+        if isinstance(effect, SendReceipt):
+            return await self._send_receipt(effect, message)
         if isinstance(effect, PlaceOrder):
             return await self._place_order(effect, message)
         if isinstance(effect, CancelOrder):
@@ -160,11 +198,71 @@ class ConversationHandler:
             placed = await ordering.place_order(
                 command, shop_terms(self.settings), actor=actors.CUSTOMER
             )
-            payment = await start_manual_payment(placed.id, actor=actors.CUSTOMER)
+            reference = None
+            if len(self.payment_methods.offered) == 1:  # no choice to make: pay manually
+                payment, _ = await payments.open_payment(placed.id, MANUAL, actor=actors.CUSTOMER)
+                reference = payment.reference
         except DomainError as refused:
             return OrderRefused(refused.message)
         expires_at = placed.expires_at.astimezone(self.settings.timezone)
-        return OrderPlaced(placed.id, placed.number, placed.totals, payment.reference, expires_at)
+        return OrderPlaced(placed.id, placed.number, placed.totals, reference, expires_at)
+
+    async def _start_payment(self, effect: StartPayment) -> Outcome:
+        number = await _order_number(effect.order_id)
+        try:
+            started = await start_payment(effect.order_id, effect.method, self.payment_methods)
+        except DomainError as refused:
+            return PaymentRefused(number, refused.message)
+        payment = started.payment
+        expires_at = payment.expires_at or datetime.now(UTC)
+        return PaymentReady(
+            number=number,
+            method=started.method,
+            reference=payment.reference,
+            amount=payment.amount,
+            expires_at=expires_at.astimezone(self.settings.timezone),
+            checkout_url=payment.checkout_url if started.method is Method.CARD else None,
+            fallback=started.fallback is not None and effect.method is Method.CARD,
+        )
+
+    async def _claim_payment(
+        self, effect: ClaimPayment, message: PendingMessage, progress: _Progress
+    ) -> Outcome:
+        number = await _order_number(effect.order_id)
+        checked = await check_card_payment(effect.order_id, self.payment_methods, self.notices)
+        if checked == PaymentStatus.CONFIRMED:
+            progress.settle.append(effect.order_id)
+            return PaymentClaimed(number, ClaimState.CARD_CONFIRMED)
+        if checked is not None and checked != "pending":
+            return PaymentClaimed(number, ClaimState.AGAIN)  # under review, or being refunded
+        try:
+            claim = await payments.claim_payment(
+                effect.order_id, customer_id=message.customer_id, proof=effect.proof
+            )
+        except DomainError as refused:
+            return PaymentRefused(number, refused.message)
+        if claim is None:
+            link = await payments.open_checkout_url(effect.order_id)
+            if link is not None:
+                return PaymentClaimed(number, ClaimState.CARD_PENDING, checkout_url=link)
+            return PaymentClaimed(number, ClaimState.NOTHING_OPEN)
+        if claim.proof:
+            state = ClaimState.PROOF
+        else:
+            state = ClaimState.CLAIMED if claim.first else ClaimState.AGAIN
+        return PaymentClaimed(number, state, reference=claim.payment.reference)
+
+    async def _send_receipt(self, effect: SendReceipt, message: PendingMessage) -> Outcome:
+        number = await _order_number(effect.order_id)
+        receipt = await receipts.receipt_for_customer(
+            effect.order_id, message.customer_id, self.settings
+        )
+        if receipt is None:
+            return ReceiptMissing(number)
+        await receipts.send_receipt(
+            receipt, self.settings, key=_key("receipt", message.wamid), actor=actors.CUSTOMER
+        )
+        return ReceiptSent(number)
 
     async def _cancel_order(self, effect: CancelOrder) -> Outcome:
         order = await ordering.get_order(effect.order_id)
@@ -178,6 +276,11 @@ class ConversationHandler:
                 return OrderCancelled(order["number"])
             return CancelRefused(order["number"], refused.message)
         return OrderCancelled(change.number)
+
+
+async def _order_number(order_id: int) -> int:
+    row = await Order.select(Order.number).where(Order.id == order_id).first()
+    return int(row["number"]) if row else 0
 
 
 def _key(purpose: str, wamid: str) -> str:

@@ -29,8 +29,14 @@ def to_input(payload: dict[str, Any]) -> Input:
         if parsed is not None:
             return parsed
     if kind in MEDIA_TYPES:
-        caption = _object(message.get(kind)).get("caption")
-        return Media(kind, caption if isinstance(caption, str) else None)
+        media = _object(message.get(kind))
+        caption, media_id, mime = media.get("caption"), media.get("id"), media.get("mime_type")
+        return Media(
+            kind,
+            caption[:MAX_TEXT] if isinstance(caption, str) else None,
+            media_id[:255] if isinstance(media_id, str) else None,
+            mime[:128] if isinstance(mime, str) else None,
+        )
     return Unsupported(kind)
 
 

@@ -42,6 +42,8 @@ class CatalogOrder:
 class Media:
     kind: str  # image, document, audio, video, sticker
     caption: str | None = None
+    media_id: str | None = None  # WhatsApp's id, to download it later
+    mime_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,17 +26,25 @@ from app.conversation import cart, render
 from app.conversation.effects import (
     CancelOrder,
     CancelRefused,
+    ClaimPayment,
     Effect,
     OrderCancelled,
     OrderPlaced,
     OrderRefused,
     Outcome,
+    PaymentClaimed,
+    PaymentReady,
+    PaymentRefused,
     PlaceOrder,
+    ReceiptMissing,
+    ReceiptSent,
     Reply,
+    SendReceipt,
     StartHandover,
+    StartPayment,
     Turn,
 )
-from app.conversation.inputs import CatalogOrder, Choice, Input, Location, Text
+from app.conversation.inputs import CatalogOrder, Choice, Input, Location, Media, Text
 from app.conversation.messages import Command
 from app.conversation.parsing import (
     is_yes,
@@ -50,13 +58,17 @@ from app.conversation.render import NAME_IN_BODY, Env
 from app.conversation.screens import Screen, compose
 from app.conversation.session import Session, Step
 from app.conversation.view import Context, OrderView, ProductView
+from app.errors import InvalidInput
 from app.ordering.states import OrderStatus
 from app.ordering.values import MAX_LINES, MAX_QUANTITY, Fulfilment
+from app.payments.providers import Method, Proof
+from app.payments.reference import normalize_reference
 from app.whatsapp.outgoing import choices, clip
 
 __all__ = [
     "CancelOrder",
     "CancelRefused",
+    "ClaimPayment",
     "Effect",
     "OrderCancelled",
     "OrderPlaced",
@@ -64,7 +76,9 @@ __all__ = [
     "Outcome",
     "PlaceOrder",
     "Reply",
+    "SendReceipt",
     "StartHandover",
+    "StartPayment",
     "Turn",
     "after",
     "step",
@@ -75,6 +89,7 @@ SEARCH_LIMIT = 30
 ADDRESS_MIN, ADDRESS_MAX = 5, 300
 QUERY_IN_BODY = 40
 NOTE_MAX = 500
+PROOF_KINDS = frozenset({"image", "document"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +142,8 @@ def _react(s: Session, env: Env, message: Input) -> Reaction:
         return _on_location(s, env, message)
     if isinstance(message, CatalogOrder):
         return _on_catalog_order(s, env, message)
+    if isinstance(message, Media):
+        return _on_media(s, env, message)
     return _hint(s, env, env.tx.t("hint.media"))
 
 
@@ -647,10 +664,146 @@ def _reorder(s: Session, env: Env, argument: str) -> Screen:
     return _cart_with_notes(s, env, env.tx.t("reorder.done", number=found.number), notes)
 
 
+# --- Paying ----------------------------------------------------------------------------
+
+
+def _unpaid_target(s: Session, env: Env, argument: str) -> OrderView | Screen:
+    """The order a "pay"/"paid" is about: the one named, else the newest unpaid one."""
+    if argument:
+        return _find_order(s, env, argument)
+    pending = env.ctx.pending_order()
+    if pending is None:
+        return _show_menu(s, env).prefaced(env.tx.t("pay.none"))
+    return pending
+
+
+def _not_payable(s: Session, env: Env, found: OrderView) -> Screen | None:
+    if found.status == OrderStatus.PENDING_PAYMENT:
+        return None
+    if found.is_paid:
+        lead = env.tx.t("paid.already", number=found.number)
+    else:
+        lead = env.tx.t("pay.closed", number=found.number, status=env.tx.status(found.status))
+    return _show_order(s, env, str(found.number), lead)
+
+
+def _pay_word(s: Session, env: Env, argument: str) -> Reaction:
+    found = _unpaid_target(s, env, argument)
+    if isinstance(found, Screen):
+        return found
+    return _pay(s, env, str(found.number))
+
+
+def _pay(s: Session, env: Env, argument: str) -> Reaction:
+    """ "pay:<number>" asks how to pay (when there is a choice); "pay:<number>:<method>" pays."""
+    number, _, chosen = argument.partition(":")
+    found = _find_order(s, env, number)
+    if isinstance(found, Screen):
+        return found
+    blocked = _not_payable(s, env, found)
+    if blocked is not None:
+        return blocked
+    s.step, s.order_number = Step.AWAITING_PAYMENT, found.number
+    method = next((m for m in env.ctx.payment_methods if m.value == chosen), None)
+    if method is None and len(env.ctx.payment_methods) > 1:
+        return render.pay_choice(env, found)
+    return Act(effects=(StartPayment(found.id, method or Method.MANUAL),))
+
+
+def _paid_word(s: Session, env: Env, argument: str) -> Reaction:
+    """ "paid", "paid 1042" or "paid 7KQ2-M9X7" (a reference, typos forgiven or explained)."""
+    number = parse_order_number(argument) if argument else None
+    if argument and (number is None or env.ctx.order(number) is None):
+        try:
+            reference = normalize_reference(argument)
+        except InvalidInput as problem:
+            return _hint(s, env, env.tx.t("paid.bad_reference", problem=problem.message))
+        by_reference = env.ctx.order_by_reference(reference)
+        if by_reference is None:
+            lead = env.tx.t("paid.reference_unknown", reference=reference)
+            return _show_menu(s, env).prefaced(lead)
+        return _claim(s, env, by_reference)
+    found = _unpaid_target(s, env, argument)
+    return found if isinstance(found, Screen) else _claim(s, env, found)
+
+
+def _paid(s: Session, env: Env, argument: str) -> Reaction:
+    found = _find_order(s, env, argument)
+    return found if isinstance(found, Screen) else _claim(s, env, found)
+
+
+def _claim(s: Session, env: Env, found: OrderView, proof: Proof | None = None) -> Reaction:
+    blocked = _not_payable(s, env, found)
+    if blocked is not None:
+        return blocked
+    s.step, s.order_number = Step.AWAITING_PAYMENT, found.number
+    return Act(effects=(ClaimPayment(found.id, proof),))
+
+
+def _on_media(s: Session, env: Env, media: Media) -> Reaction:
+    """A photo or PDF while an order waits for payment is taken as the proof of payment."""
+    if media.kind not in PROOF_KINDS or not media.media_id:
+        return _hint(s, env, env.tx.t("hint.media"))
+    current = env.ctx.order(s.order_number) if s.order_number is not None else None
+    if current is None or current.status != OrderStatus.PENDING_PAYMENT:
+        current = env.ctx.pending_order()
+    if current is None:
+        return _hint(s, env, env.tx.t("media.no_order"))
+    return _claim(s, env, current, Proof(media.media_id, media.mime_type, media.caption))
+
+
+def _receipt_word(s: Session, env: Env, argument: str) -> Reaction:
+    if argument:
+        return _receipt(s, env, argument)
+    paid = next((order for order in env.ctx.orders if order.is_paid), None)
+    if paid is None:
+        return _show_menu(s, env).prefaced(env.tx.t("receipt.none"))
+    return _receipt(s, env, str(paid.number))
+
+
+def _receipt(s: Session, env: Env, argument: str) -> Reaction:
+    found = _find_order(s, env, argument)
+    if isinstance(found, Screen):
+        return found
+    if not found.is_paid:
+        return _show_order(
+            s, env, str(found.number), env.tx.t("receipt.unpaid", number=found.number)
+        )
+    s.order_number = found.number
+    return Act(effects=(SendReceipt(found.id),))
+
+
 # --- Outcomes of effects ----------------------------------------------------------------
 
 
-def _settle(s: Session, env: Env, outcome: Outcome) -> Screen:
+def _settle(s: Session, env: Env, outcome: Outcome) -> Reaction:
+    if isinstance(outcome, PaymentReady | PaymentRefused | PaymentClaimed):
+        return _settle_payment(s, env, outcome)
+    if isinstance(outcome, ReceiptSent):
+        return Act()  # the receipt's own messages are the answer
+    if isinstance(outcome, ReceiptMissing):
+        lead = env.tx.t("receipt.pending", number=outcome.number)
+        return _show_order(s, env, str(outcome.number), lead)
+    return _settle_order(s, env, outcome)
+
+
+def _settle_payment(
+    s: Session, env: Env, outcome: PaymentReady | PaymentRefused | PaymentClaimed
+) -> Screen:
+    if isinstance(outcome, PaymentRefused):
+        lead = env.tx.t("pay.refused", number=outcome.number, reason=outcome.reason)
+        if env.ctx.order(outcome.number) is not None:
+            return _show_order(s, env, str(outcome.number), lead)
+        return _show_menu(s, env).prefaced(lead)
+    s.step, s.order_number = Step.AWAITING_PAYMENT, outcome.number
+    if isinstance(outcome, PaymentReady):
+        return render.payment(env, outcome)
+    return render.claimed(env, outcome)
+
+
+def _settle_order(
+    s: Session, env: Env, outcome: OrderPlaced | OrderRefused | OrderCancelled | CancelRefused
+) -> Screen:
     tx = env.tx
     if isinstance(outcome, OrderPlaced):
         s.cart.clear()
@@ -700,6 +853,9 @@ CHOICES: dict[str, Handler] = {
     "cancel-yes": _cancel_order,
     "keep": _keep_order,
     "reorder": _reorder,
+    "pay": _pay,
+    "paid": _paid,
+    "receipt": _receipt,
 }
 
 COMMANDS: dict[Command, Handler] = {
@@ -715,6 +871,9 @@ COMMANDS: dict[Command, Handler] = {
     Command.REORDER: _reorder_word,
     Command.SEARCH: _search_word,
     Command.BACK: CHOICES["back"],
+    Command.PAY: _pay_word,
+    Command.PAID: _paid_word,
+    Command.RECEIPT: _receipt_word,
 }
 
 # Typed text a step waits for; None from a handler means "not that, read on".

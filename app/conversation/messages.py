@@ -39,6 +39,8 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "• *Browse* the categories, or type a product name to search\n"
         "• *cart* shows your cart, *checkout* places your order\n"
         "• *status* shows your latest order, *status 1042* a given one\n"
+        "• *pay* shows how to pay, *paid* tells us you've paid (send a photo of the "
+        "transfer too), *receipt* sends your receipt again\n"
         "• *cancel* cancels an unpaid order, *reorder* repeats your last one\n"
         "• *human* connects you with a person from the shop\n"
         "• *menu* brings you back here at any time",
@@ -79,6 +81,11 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "opt.keep_order": "Keep order",
         "opt.reorder": "Reorder",
         "opt.menu": "Menu",
+        "opt.pay": "Pay",
+        "opt.pay_again": "Payment details",
+        "opt.paid": "I've paid",
+        "opt.card": "Pay by card",
+        "opt.receipt": "Receipt",
         "list.button": "Choose",
         "list.section": "Options",
         # Browsing and search
@@ -187,6 +194,62 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "placed.reference": "Reference: *{reference}* (please quote it with your payment)",
         "placed.deadline": "Please pay by {deadline}, or the order will be cancelled.",
         "placed.refused": "Sorry, I couldn't place your order: {reason}",
+        "placed.choose": "How would you like to pay *{amount}*? Please pay by {deadline}, or "
+        "the order will be cancelled.",
+        # Paying
+        "pay.choose": "How would you like to pay for order *#{number}* ({amount})?",
+        "pay.account": "{account}",
+        "pay.card": "*Pay by card*\nTap the secure link to pay *{amount}*:\n{url}",
+        "pay.deadline": "The order is kept for you until {deadline}.",
+        "pay.card_unavailable": "Card payments aren't available right now, so here's how to "
+        "pay by {method} instead.",
+        "pay.closed": "Order *#{number}* is {status}, so it can't be paid.",
+        "pay.none": "You have no order waiting for payment.",
+        "pay.refused": "Sorry, I couldn't get the payment details for order #{number}: {reason}",
+        "paid.thanks": "Thanks! We'll check your payment for order *#{number}* (reference "
+        "*{reference}*) and send your receipt once it's confirmed. You can also send a photo "
+        "or PDF of your payment confirmation here.",
+        "paid.again": "We're still checking your payment for order *#{number}*. Your receipt "
+        "follows as soon as it's confirmed.",
+        "paid.proof": "Thanks, I've passed your proof of payment for order *#{number}* to the "
+        "shop. Your receipt follows as soon as it's confirmed.",
+        "paid.card_confirmed": "Your card payment for order *#{number}* went through. Your "
+        "receipt is on its way.",
+        "paid.card_pending": "I can't see your card payment for order *#{number}* yet. If you "
+        "haven't paid, tap the link:\n{url}",
+        "paid.nothing_open": "Order *#{number}* has no payment waiting to be checked. Tap "
+        "*Pay* to get the payment details.",
+        "paid.already": "Order *#{number}* is already paid. Type *receipt* to get the receipt "
+        "again.",
+        "paid.reference_unknown": "I can't find a payment with reference {reference} among "
+        "your orders.",
+        "paid.bad_reference": "{problem}",
+        "media.no_order": "Thanks for the file. If it's a proof of payment, I can only take it "
+        "for an order that's waiting for payment.",
+        # Payment news outside a chat turn
+        "payment.reminder": "⏰ Order *#{number}* ({amount}) is still waiting for payment. "
+        "Please pay by {deadline}, or it will be cancelled.",
+        "payment.link": "Pay by card: {url}",
+        "payment.expired": "Order *#{number}* was cancelled because it wasn't paid in time, and "
+        "its items are back on the shelf. Tap *Reorder* to order them again.",
+        "payment.rejected": "We couldn't verify your payment for order *#{number}*: {reason}\n"
+        "Tap *Pay* to get new payment details and pay by {deadline}, or talk to a person.",
+        "payment.failed": "Your card payment for order *#{number}* didn't go through. Tap *Pay* "
+        "to try again.",
+        "payment.refund_due": "We received {amount} for order *#{number}*, but the order can't "
+        "take it any more, so we'll refund you. A person from the shop will be in touch.",
+        "payment.review": "We received your card payment for order *#{number}*. A person will "
+        "check it and send your receipt shortly.",
+        # Receipts
+        "receipt.title": "🧾 *Receipt {number}*",
+        "receipt.thanks": "Payment received for order *#{order}*. Thank you!",
+        "receipt.paid": "Paid by {method}, reference {reference}, on {date} at {time}.",
+        "receipt.shop": "{shop}",
+        "receipt.caption": "Receipt {number} (PDF)",
+        "receipt.unpaid": "Order *#{number}* isn't paid yet, so there's no receipt for it yet.",
+        "receipt.none": "You have no paid orders yet, so there's no receipt to send.",
+        "receipt.pending": "The receipt for order *#{number}* is being prepared; it will "
+        "arrive here in a moment.",
         # Orders
         "orders.none": "You have no orders yet.",
         "orders.body": "Your recent orders:",
@@ -198,6 +261,8 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "order.item": "{quantity} × {name}",
         "order.total": "Total: {amount}",
         "order.reference": "Payment reference: *{reference}*",
+        "order.checking": "We're checking your payment.",
+        "order.receipt": "Receipt: {receipt}",
         "order.unknown": "I can't find order #{number}.",
         "status.pending_payment": "waiting for payment",
         "status.paid": "paid",
@@ -251,6 +316,9 @@ class Command(StrEnum):
     REORDER = "reorder"
     SEARCH = "search"
     BACK = "back"
+    PAY = "pay"
+    PAID = "paid"
+    RECEIPT = "receipt"
     YES = "yes"
 
 
@@ -270,6 +338,11 @@ ENGLISH_WORDS: Final[Mapping[Command, frozenset[str]]] = MappingProxyType(
         Command.REORDER: frozenset({"reorder", "order again"}),
         Command.SEARCH: frozenset({"search", "find"}),
         Command.BACK: frozenset({"back"}),
+        Command.PAY: frozenset({"pay", "pay now", "payment", "how to pay", "payment details"}),
+        Command.PAID: frozenset(
+            {"paid", "i paid", "i have paid", "i've paid", "ive paid", "payment sent", "done"}
+        ),
+        Command.RECEIPT: frozenset({"receipt", "my receipt", "invoice"}),
         Command.YES: frozenset({"yes", "y", "ok", "okay", "sure", "confirm"}),
     }
 )
@@ -354,6 +427,12 @@ class Texts:
 
     def time(self, moment: datetime) -> str:
         return str(format_time(moment, format="short", tzinfo=moment.tzinfo, locale=self.locale))
+
+    def deadline(self, at: datetime, now: datetime) -> str:
+        """A time to act by, as read in ``at``'s time zone; with the date when not today."""
+        if at.date() == now.astimezone(at.tzinfo).date():
+            return self.time(at)
+        return f"{self.date(at)}, {self.time(at)}"
 
     def status(self, status: str) -> str:
         return self.t(f"status.{status}") if f"status.{status}" in ENGLISH else status

@@ -8,7 +8,15 @@ from collections.abc import Mapping, Sequence
 from app.conversation.messages import Command
 
 # Commands that may carry an argument: "status 1042", "reorder 1042", "search cake".
-_WITH_ARGUMENT = (Command.STATUS, Command.REORDER, Command.CANCEL, Command.SEARCH)
+_WITH_ARGUMENT = (
+    Command.STATUS,
+    Command.REORDER,
+    Command.CANCEL,
+    Command.SEARCH,
+    Command.PAY,
+    Command.PAID,
+    Command.RECEIPT,
+)
 _TRAILING_PUNCTUATION = ".,!?;:…¡¿"
 _INTEGER = re.compile(r"[-−]?\d+")
 _FRACTION = re.compile(r"\d[.,]\d")

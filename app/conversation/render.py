@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from app.conversation.cart import CartEntry, Note, PricedCart, Problem, price
-from app.conversation.effects import OrderPlaced
+from app.conversation.effects import ClaimState, OrderPlaced, PaymentClaimed, PaymentReady
 from app.conversation.messages import Texts
 from app.conversation.screens import Option, Screen, paginate
 from app.conversation.session import Session
@@ -18,7 +18,8 @@ from app.conversation.view import CatalogSnapshot, Context, OrderView, ProductVi
 from app.ordering.pricing import CartTotals
 from app.ordering.states import OrderStatus
 from app.ordering.values import MAX_LINES, Fulfilment
-from app.whatsapp.outgoing import clip
+from app.payments.providers import Method
+from app.whatsapp.outgoing import BUTTON_TITLE_MAX, clip
 
 LOW_STOCK = 5  # show "only N left" from here down
 NAME_IN_BODY = 60  # product names inside a body, so 50 cart lines still fit one message
@@ -363,25 +364,94 @@ def placed(env: Env, outcome: OrderPlaced) -> Screen:
     for priced_line in outcome.totals.lines:
         name = clip(priced_line.name, NAME_IN_BODY)
         lines.append(tx.t("order.item", quantity=tx.number(priced_line.quantity), name=name))
-    lines += ["", tx.t("placed.how_to_pay", instructions=env.ctx.payment_instructions.strip())]
-    lines.append(tx.t("placed.amount", amount=amount))
-    lines.append(tx.t("placed.reference", reference=outcome.payment_reference))
+    if outcome.payment_reference is None:
+        lines += ["", tx.t("placed.choose", amount=amount, deadline=deadline(env, outcome))]
+        return Screen("\n".join(lines), _method_options(env, outcome.number))
+    lines += ["", *_manual_lines(env, outcome.payment_reference, outcome.totals.total)]
     lines.append(tx.t("placed.deadline", deadline=deadline(env, outcome)))
-    options = (
-        env.option(f"order:{outcome.number}", "opt.status"),
-        env.option(f"cancel:{outcome.number}", "opt.cancel_order"),
-        env.option("menu", "opt.menu"),
+    return Screen("\n".join(lines), _awaiting_options(env, outcome.number))
+
+
+def _manual_lines(env: Env, reference: str, amount: int) -> list[str]:
+    tx = env.tx
+    lines = [tx.t("placed.how_to_pay", instructions=env.ctx.payment_instructions.strip())]
+    if env.ctx.manual_account:
+        lines.append(tx.t("pay.account", account=env.ctx.manual_account.strip()))
+    lines.append(tx.t("placed.amount", amount=tx.money(amount)))
+    lines.append(tx.t("placed.reference", reference=reference))
+    return lines
+
+
+def _method_options(env: Env, number: int) -> tuple[Option, ...]:
+    manual = clip(env.ctx.manual_label, BUTTON_TITLE_MAX)
+    return (
+        env.option(f"pay:{number}:{Method.CARD.value}", "opt.card"),
+        Option(f"pay:{number}:{Method.MANUAL.value}", manual),
+        env.option(f"cancel:{number}", "opt.cancel_order"),
     )
-    return Screen("\n".join(lines), options)
+
+
+def _awaiting_options(env: Env, number: int) -> tuple[Option, ...]:
+    return (
+        env.option(f"paid:{number}", "opt.paid"),
+        env.option(f"order:{number}", "opt.status"),
+        env.option(f"cancel:{number}", "opt.cancel_order"),
+    )
+
+
+def pay_choice(env: Env, o: OrderView) -> Screen:
+    body = env.tx.t("pay.choose", number=o.number, amount=_money(env, o))
+    return Screen(body, _method_options(env, o.number))
+
+
+def payment(env: Env, ready: PaymentReady) -> Screen:
+    """The instructions of one payment attempt: a card link, or the manual reference."""
+    tx = env.tx
+    lines: list[str] = []
+    if ready.fallback:
+        lines += [tx.t("pay.card_unavailable", method=env.ctx.manual_label), ""]
+    if ready.method is Method.CARD and ready.checkout_url:
+        lines.append(tx.t("pay.card", amount=tx.money(ready.amount), url=ready.checkout_url))
+    else:
+        lines += _manual_lines(env, ready.reference, ready.amount)
+    lines.append(tx.t("pay.deadline", deadline=tx.deadline(ready.expires_at, env.ctx.now)))
+    return Screen("\n".join(lines), _awaiting_options(env, ready.number))
+
+
+def claimed(env: Env, claim: PaymentClaimed) -> Screen:
+    tx = env.tx
+    keys = {
+        ClaimState.CLAIMED: "paid.thanks",
+        ClaimState.AGAIN: "paid.again",
+        ClaimState.PROOF: "paid.proof",
+        ClaimState.CARD_CONFIRMED: "paid.card_confirmed",
+        ClaimState.CARD_PENDING: "paid.card_pending",
+        ClaimState.NOTHING_OPEN: "paid.nothing_open",
+    }
+    body = tx.t(
+        keys[claim.state],
+        number=claim.number,
+        reference=claim.reference or "",
+        url=claim.checkout_url or "",
+    )
+    if claim.state is ClaimState.NOTHING_OPEN:
+        options = (
+            env.option(f"pay:{claim.number}", "opt.pay"),
+            env.option(f"order:{claim.number}", "opt.status"),
+            env.option("menu", "opt.menu"),
+        )
+    else:
+        options = (
+            env.option(f"order:{claim.number}", "opt.status"),
+            env.option("orders", "opt.orders"),
+            env.option("menu", "opt.menu"),
+        )
+    return Screen(body, options)
 
 
 def deadline(env: Env, outcome: OrderPlaced) -> str:
     """The time to pay by; with the date when that is not today."""
-    at = outcome.expires_at
-    now = env.ctx.now.astimezone(at.tzinfo) if at.tzinfo else env.ctx.now
-    if at.date() == now.date():
-        return env.tx.time(at)
-    return f"{env.tx.date(at)}, {env.tx.time(at)}"
+    return env.tx.deadline(outcome.expires_at, env.ctx.now)
 
 
 # --- Orders ---------------------------------------------------------------------------
@@ -413,8 +483,14 @@ def order(env: Env, o: OrderView) -> Screen:
         tx.t("order.total", amount=_money(env, o)),
     ]
     pending = o.status == OrderStatus.PENDING_PAYMENT
-    if pending and o.payment_reference:
+    if pending and o.payment_status == "awaiting_verification":
+        lines.append(tx.t("order.checking"))
+    elif pending and o.checkout_url:
+        lines.append(tx.t("payment.link", url=o.checkout_url))
+    elif pending and o.payment_reference:
         lines.append(tx.t("order.reference", reference=o.payment_reference))
+    if o.receipt:
+        lines.append(tx.t("order.receipt", receipt=o.receipt))
     first = (
         env.option(f"cancel:{o.number}", "opt.cancel_order")
         if pending

@@ -7,7 +7,22 @@ from datetime import datetime
 
 from rapidfuzz import fuzz, process, utils
 
+from app.ordering.states import OrderStatus
 from app.ordering.values import MAX_QUANTITY, ShopTerms
+from app.payments.providers import Method
+
+# An order in one of these has been paid (refunded ones were too, but have no receipt to
+# resend when it was refunded before one was issued).
+PAID_STATUSES = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.PREPARING,
+        OrderStatus.READY,
+        OrderStatus.OUT_FOR_DELIVERY,
+        OrderStatus.COMPLETED,
+        OrderStatus.REFUNDED,
+    }
+)
 
 # WRatio scores 0–100. Typos score 79 ("croisant" in "Butter croissant") to 96 ("choclate
 # cake"), a word inside a longer name ("milk" in "Oat milk 1 l") 90; unrelated words stay
@@ -108,7 +123,16 @@ class OrderView:
     currency: str
     placed_at: datetime
     items: tuple[tuple[str, str, int], ...]  # (sku, name, quantity)
-    payment_reference: str | None = None
+    payment_reference: str | None = None  # of the latest manual attempt
+    references: tuple[str, ...] = ()  # of every attempt, to find the order by one
+    payment_status: str | None = None  # of the latest attempt (a PaymentStatus value)
+    checkout_url: str | None = None  # of an open card attempt
+    expires_at: datetime | None = None
+    receipt: str | None = None  # the receipt number once paid
+
+    @property
+    def is_paid(self) -> bool:
+        return self.receipt is not None or self.status in PAID_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +146,22 @@ class Context:
     shop_name: str
     payment_instructions: str
     now: datetime
+    payment_methods: tuple[Method, ...] = (Method.MANUAL,)
+    manual_label: str = "Bank transfer"
+    manual_account: str | None = None
     # The customer had a session that expired (the greeting says the cart was cleared).
     session_expired: bool = False
 
     def order(self, number: int) -> OrderView | None:
         return next((order for order in self.orders if order.number == number), None)
+
+    def order_by_reference(self, reference: str) -> OrderView | None:
+        return next((order for order in self.orders if reference in order.references), None)
+
+    def pending_order(self) -> OrderView | None:
+        """The newest order still waiting for payment."""
+        return next((o for o in self.orders if o.status == OrderStatus.PENDING_PAYMENT), None)
+
+    @property
+    def card_payments(self) -> bool:
+        return Method.CARD in self.payment_methods

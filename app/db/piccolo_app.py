@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from app.catalog.tables import Product, ProductEvent
 from app.customers.tables import Customer
 from app.ordering.tables import Order, OrderEvent, OrderItem
-from app.payments.tables import Payment
+from app.payments.tables import Payment, ProviderEvent
 from app.receipts.tables import Receipt
 from app.staff.tables import StaffToken, StaffUser
 from app.whatsapp.tables import InboundMessage, OutboundMessage
@@ -30,6 +30,7 @@ TABLES = [
     OrderItem,
     OrderEvent,
     Payment,
+    ProviderEvent,
     Receipt,
     InboundMessage,
     OutboundMessage,

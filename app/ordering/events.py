@@ -19,7 +19,21 @@ class OrderEventType(StrEnum):
     CANCELLED = "OrderCancelled"
     EXPIRED = "OrderExpired"
     CUSTOMER_MERGED = "OrderCustomerMerged"
-    PAYMENT_STARTED = "PaymentStarted"
+    # Payments: each step of each attempt, in the transaction of the change.
+    PAYMENT_STARTED = "PaymentStarted"  # instructions or a card link issued
+    PAYMENT_CLAIMED = "PaymentClaimed"  # the customer says they paid
+    PAYMENT_PROOF_RECEIVED = "PaymentProofReceived"
+    PAYMENT_VERIFICATION_ATTEMPTED = "PaymentVerificationAttempted"
+    PAYMENT_WEBHOOK_RECEIVED = "PaymentWebhookReceived"
+    PAYMENT_NEEDS_REVIEW = "PaymentNeedsReview"  # e.g. the gateway took another amount
+    PAYMENT_CONFIRMED = "PaymentConfirmed"
+    PAYMENT_REJECTED = "PaymentRejected"  # staff could not verify it
+    PAYMENT_FAILED = "PaymentFailed"  # the gateway says it failed
+    PAYMENT_EXPIRED = "PaymentExpired"
+    PAYMENT_REFUND_DUE = "PaymentRefundDue"
+    PAYMENT_REMINDER_SENT = "PaymentReminderSent"
+    RECEIPT_ISSUED = "ReceiptIssued"
+    RECEIPT_SENT = "ReceiptSent"
 
 
 async def record(order_id: int, event_type: str, actor: str, data: dict[str, Any]) -> int:

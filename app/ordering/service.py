@@ -226,8 +226,15 @@ async def expire_order(order_id: int, *, actor: str, now: datetime | None = None
 
 
 async def due_for_expiry(now: datetime, *, limit: int = 100) -> list[int]:
+    """Unpaid orders past their deadline, oldest first.
+
+    An order whose customer said they paid waits for staff to confirm or reject that
+    claim: expiring it would release stock the customer may have paid for.
+    """
     rows = await Order.raw(
-        "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= {} "
+        "SELECT id FROM orders o WHERE status = 'pending_payment' AND expires_at <= {} "
+        "AND NOT EXISTS (SELECT 1 FROM payment p WHERE p.order = o.id "
+        "AND p.status = 'awaiting_verification') "
         "ORDER BY expires_at LIMIT {}",
         now,
         limit,

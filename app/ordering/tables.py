@@ -44,6 +44,9 @@ class Order(Table, tablename="orders"):
     cancelled_at = Timestamptz(null=True, default=None)
     cancel_reason = Text(null=True, default=None)
     expired_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(
+        null=True, default=None, help_text="When the customer was reminded to pay"
+    )
     completed_at = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(default=TimestamptzNow())
     version = Integer(default=1)

@@ -1,7 +1,9 @@
 """The lifecycle of one payment attempt as a table of allowed moves.
 
-Failed and expired are terminal: a retry is a new payment row, so each row keeps the
-story of exactly one attempt.
+A retry after failure or expiry is a new payment row, so each row keeps the story of
+exactly one attempt. Money that arrives for an attempt that can no longer be applied (the
+order expired, or another attempt already paid it) is never dropped: the attempt becomes
+``refund_due`` so staff see it and give the money back.
 """
 
 from __future__ import annotations
@@ -20,19 +22,24 @@ class PaymentStatus(StrEnum):
     CONFIRMED = "confirmed"
     FAILED = "failed"
     EXPIRED = "expired"
+    REFUND_DUE = "refund_due"
 
 
 _S = PaymentStatus
 
 PAYMENT_TRANSITIONS: Final[Mapping[PaymentStatus, frozenset[PaymentStatus]]] = MappingProxyType(
     {
-        _S.PENDING: frozenset({_S.AWAITING_VERIFICATION, _S.CONFIRMED, _S.FAILED, _S.EXPIRED}),
+        _S.PENDING: frozenset(
+            {_S.AWAITING_VERIFICATION, _S.CONFIRMED, _S.FAILED, _S.EXPIRED, _S.REFUND_DUE}
+        ),
         # Once the customer says they paid, the payment no longer expires on a timer:
         # someone has to confirm or reject the claim.
-        _S.AWAITING_VERIFICATION: frozenset({_S.CONFIRMED, _S.FAILED}),
+        _S.AWAITING_VERIFICATION: frozenset({_S.CONFIRMED, _S.FAILED, _S.REFUND_DUE}),
         _S.CONFIRMED: frozenset(),
-        _S.FAILED: frozenset(),
-        _S.EXPIRED: frozenset(),
+        _S.FAILED: frozenset({_S.REFUND_DUE}),
+        # A card payment can complete at the gateway just after the order expired here.
+        _S.EXPIRED: frozenset({_S.REFUND_DUE}),
+        _S.REFUND_DUE: frozenset(),
     }
 )
 
@@ -46,3 +53,8 @@ def transition_payment(current: PaymentStatus, target: PaymentStatus) -> Payment
     if not can_transition_payment(current, target):
         raise IllegalTransition("payment", current, target)
     return target
+
+
+OPEN_PAYMENT_STATUSES: Final[frozenset[PaymentStatus]] = frozenset(
+    {PaymentStatus.PENDING, PaymentStatus.AWAITING_VERIFICATION}
+)

@@ -28,6 +28,9 @@ ROW_TITLE_MAX = 24
 ROW_DESCRIPTION_MAX = 72
 ROW_ID_MAX = 200
 LOCATION_BODY_MAX = 1024
+MEDIA_CAPTION_MAX = 1024
+DOCUMENT_FILENAME_MAX = 240
+DOCUMENT_LINK_MAX = 2048
 
 ELLIPSIS = "…"
 
@@ -153,7 +156,29 @@ class LocationRequestMessage:
         _check("location request body", self.body, LOCATION_BODY_MAX)
 
 
-OutgoingMessage = TextMessage | ButtonsMessage | ListMessage | LocationRequestMessage
+@dataclass(frozen=True, slots=True)
+class DocumentMessage:
+    """A file WhatsApp fetches from ``link`` (public HTTPS in production) and delivers."""
+
+    link: str
+    filename: str
+    caption: str | None = None
+
+    def __post_init__(self) -> None:
+        _check("document link", self.link, DOCUMENT_LINK_MAX)
+        _check("document filename", self.filename, DOCUMENT_FILENAME_MAX)
+        _check_optional("document caption", self.caption, MEDIA_CAPTION_MAX)
+
+    @property
+    def body(self) -> str:
+        """What the terminal simulator shows for it."""
+        caption = f"{self.caption}\n" if self.caption else ""
+        return f"{caption}[document {self.filename}] {self.link}"
+
+
+OutgoingMessage = (
+    TextMessage | ButtonsMessage | ListMessage | LocationRequestMessage | DocumentMessage
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +214,11 @@ def to_cloud_body(message: OutgoingMessage, recipient: Recipient) -> dict[str, A
     }
     if isinstance(message, TextMessage):
         return body | {"type": "text", "text": {"body": message.body}}
+    if isinstance(message, DocumentMessage):
+        document = {"link": message.link, "filename": message.filename}
+        if message.caption is not None:
+            document["caption"] = message.caption
+        return body | {"type": "document", "document": document}
     return body | {"type": "interactive", "interactive": _interactive(message)}
 
 
@@ -243,6 +273,9 @@ def _from_cloud_body(body: Mapping[str, Any]) -> OutgoingMessage:
     kind = body.get("type")
     if kind == "text":
         return TextMessage(body["text"]["body"])
+    if kind == "document":
+        document = body["document"]
+        return DocumentMessage(document["link"], document["filename"], document.get("caption"))
     interactive = body["interactive"] if kind == "interactive" else {}
     itype = interactive.get("type")
     if itype == "location_request_message":

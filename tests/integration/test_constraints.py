@@ -135,6 +135,8 @@ async def insert_payment(order_id: int, **overrides: Any) -> int:
     values: dict[str, Any] = {
         "order": order_id,
         "attempt": 1,
+        # A closed attempt by default: only one attempt per method may be open at a time.
+        "status": "failed",
         "provider": "manual",
         "reference": unique("REF"),
         "idempotency_key": unique("idem-"),
@@ -149,6 +151,15 @@ async def insert_payment(order_id: int, **overrides: Any) -> int:
             f"INSERT INTO payment ({columns}) VALUES ({params}) RETURNING id", *values.values()
         )
     )
+
+
+async def test_one_open_payment_per_order_and_method() -> None:
+    order_id = await insert_order(await insert_customer())
+    await insert_payment(order_id, attempt=1, status="pending")
+    await insert_payment(order_id, attempt=2, status="pending", provider="stripe")
+    with pytest.raises(asyncpg.UniqueViolationError) as caught:
+        await insert_payment(order_id, attempt=3, status="awaiting_verification")
+    assert caught.value.constraint_name == "payment_one_open_per_method"
 
 
 async def insert_receipt(order_id: int, payment_id: int, **overrides: Any) -> int:

@@ -19,6 +19,11 @@ LEGAL = {
     (S.PENDING, S.EXPIRED),
     (S.AWAITING_VERIFICATION, S.CONFIRMED),
     (S.AWAITING_VERIFICATION, S.FAILED),
+    # Money that arrives for an attempt that can no longer take it is flagged for refund.
+    (S.PENDING, S.REFUND_DUE),
+    (S.AWAITING_VERIFICATION, S.REFUND_DUE),
+    (S.FAILED, S.REFUND_DUE),
+    (S.EXPIRED, S.REFUND_DUE),
 }
 ILLEGAL = sorted(set(itertools.product(PaymentStatus, repeat=2)) - LEGAL)
 
@@ -31,6 +36,7 @@ def test_status_values_are_stable() -> None:
         "confirmed",
         "failed",
         "expired",
+        "refund_due",
     ]
 
 
@@ -58,9 +64,14 @@ def test_illegal_matrix_covers_every_other_pair() -> None:
     assert len(LEGAL) + len(ILLEGAL) == len(PaymentStatus) ** 2
 
 
-@pytest.mark.parametrize("status", [S.CONFIRMED, S.FAILED, S.EXPIRED])
+@pytest.mark.parametrize("status", [S.CONFIRMED, S.REFUND_DUE])
 def test_terminal_statuses_have_no_way_out(status: PaymentStatus) -> None:
     assert PAYMENT_TRANSITIONS[status] == frozenset()
+
+
+@pytest.mark.parametrize("status", [S.FAILED, S.EXPIRED])
+def test_a_closed_attempt_only_flags_late_money_for_refund(status: PaymentStatus) -> None:
+    assert PAYMENT_TRANSITIONS[status] == frozenset({S.REFUND_DUE})
 
 
 def test_awaiting_verification_does_not_expire() -> None:

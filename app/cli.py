@@ -297,6 +297,7 @@ def payments_list(everything: bool) -> None:
 def payments_confirm(payment: str, note: str | None) -> None:
     """Confirm PAYMENT (reference or id): the order is paid and the receipt sent."""
     from app.payments.service import confirm_payment
+    from app.payments.states import PaymentStatus
 
     async def work(runtime: Runtime) -> str:
         payment_id = await _payment_id(payment)
@@ -305,8 +306,14 @@ def payments_confirm(payment: str, note: str | None) -> None:
         )
         if done.already:
             return f"Payment {payment} was already confirmed (order #{done.order_number})."
+        if done.status is not PaymentStatus.CONFIRMED:
+            await _deliver_to_payer(runtime, done.order_id)
+            return (
+                f"Order #{done.order_number} was already paid: payment {payment} is flagged "
+                "for refund and the customer was told."
+            )
         await runtime.tasks.settle_payment.kiq(payment_id)
-        return f"Confirmed: order #{done.order_number} is {done.status.value.replace('_', ' ')}."
+        return f"Confirmed: order #{done.order_number} is paid; the receipt is on its way."
 
     click.echo(_with_runtime(work))
 

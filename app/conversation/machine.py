@@ -157,9 +157,10 @@ def _on_text(s: Session, env: Env, body: str) -> Reaction:
     raw = " ".join(body.split())
     text = normalize(raw)
     command = read_command(text, env.tx.words)
-    if command is not None:
-        return COMMANDS[command[0]](s, env, command[1])
     option = match_option(text, s.options)
+    # A typed button title ("Pay by card") means that button, not "pay" + an argument.
+    if command is not None and not (command[1] and option is not None):
+        return COMMANDS[command[0]](s, env, command[1])
     if option is not None:
         return _on_choice(s, env, option)
     expected = STEP_TEXT.get(s.step)
@@ -717,6 +718,8 @@ def _paid_word(s: Session, env: Env, argument: str) -> Reaction:
         try:
             reference = normalize_reference(argument)
         except InvalidInput as problem:
+            if number is not None:  # an order number, but not one of this customer's
+                return _paid(s, env, argument)
             return _hint(s, env, env.tx.t("paid.bad_reference", problem=problem.message))
         by_reference = env.ctx.order_by_reference(reference)
         if by_reference is None:

@@ -29,8 +29,12 @@ _MAX_DIGITS = 12
 
 
 def normalize(text: str) -> str:
-    """Case-folded, single-spaced, without trailing punctuation: "  Menu!! " → "menu"."""
-    return " ".join(text.casefold().split()).rstrip(_TRAILING_PUNCTUATION).strip()
+    """Case-folded, single-spaced, without trailing punctuation: "  Menu!! " → "menu".
+
+    Phone keyboards type the apostrophe as "’", so "I’ve paid" reads as "i've paid".
+    """
+    folded = text.casefold().replace("\u2019", "'")
+    return " ".join(folded.split()).rstrip(_TRAILING_PUNCTUATION).strip()
 
 
 def read_command(text: str, words: Mapping[Command, frozenset[str]]) -> tuple[Command, str] | None:
@@ -38,11 +42,17 @@ def read_command(text: str, words: Mapping[Command, frozenset[str]]) -> tuple[Co
     for command, phrases in words.items():
         if command is not Command.YES and text in phrases:
             return command, ""
-    for command in _WITH_ARGUMENT:
-        for phrase in sorted(words.get(command, ()), key=len, reverse=True):
-            if text.startswith(phrase + " "):
-                return command, text[len(phrase) :].strip()
-    return None
+    # The longest phrase wins across commands: "payment sent 1042" is PAID, not PAY.
+    found = [
+        (phrase, command)
+        for command in _WITH_ARGUMENT
+        for phrase in words.get(command, ())
+        if text.startswith(phrase + " ")
+    ]
+    if not found:
+        return None
+    phrase, command = max(found, key=lambda candidate: len(candidate[0]))
+    return command, text[len(phrase) :].strip()
 
 
 def is_yes(text: str, words: Mapping[Command, frozenset[str]]) -> bool:

@@ -19,7 +19,7 @@ from app.ordering.pricing import CartTotals
 from app.ordering.states import OrderStatus
 from app.ordering.values import MAX_LINES, Fulfilment
 from app.payments.providers import Method
-from app.whatsapp.outgoing import BUTTON_TITLE_MAX, clip
+from app.whatsapp.outgoing import BUTTON_TITLE_MAX, LIST_BODY_MAX, clip
 
 LOW_STOCK = 5  # show "only N left" from here down
 NAME_IN_BODY = 60  # product names inside a body, so 50 cart lines still fit one message
@@ -360,16 +360,26 @@ def _destination(env: Env, session: Session) -> str:
 def placed(env: Env, outcome: OrderPlaced) -> Screen:
     tx = env.tx
     amount = tx.money(outcome.totals.total)
-    lines = [tx.t("placed.title", number=outcome.number)]
-    for priced_line in outcome.totals.lines:
-        name = clip(priced_line.name, NAME_IN_BODY)
-        lines.append(tx.t("order.item", quantity=tx.number(priced_line.quantity), name=name))
+    title = tx.t("placed.title", number=outcome.number)
+    items = [
+        tx.t("order.item", quantity=tx.number(item.quantity), name=clip(item.name, NAME_IN_BODY))
+        for item in outcome.totals.lines
+    ]
     if outcome.payment_reference is None:
-        lines += ["", tx.t("placed.choose", amount=amount, deadline=deadline(env, outcome))]
-        return Screen("\n".join(lines), _method_options(env, outcome.number))
-    lines += ["", *_manual_lines(env, outcome.payment_reference, outcome.totals.total)]
-    lines.append(tx.t("placed.deadline", deadline=deadline(env, outcome)))
-    return Screen("\n".join(lines), _awaiting_options(env, outcome.number))
+        choose = tx.t("placed.choose", amount=amount, deadline=deadline(env, outcome))
+        return Screen(_placed_body(title, items, [choose]), _method_options(env, outcome.number))
+    payment = _manual_lines(env, outcome.payment_reference, outcome.totals.total)
+    payment.append(tx.t("placed.deadline", deadline=deadline(env, outcome)))
+    return Screen(_placed_body(title, items, payment), _awaiting_options(env, outcome.number))
+
+
+def _placed_body(title: str, items: list[str], payment: list[str]) -> str:
+    """The items are clipped, never the payment lines: a long order with long instructions
+    would otherwise lose the amount, reference and deadline off the end of the message."""
+    tail = "\n".join(payment)
+    room = LIST_BODY_MAX - len(title) - len(tail) - 3  # the newlines around the items
+    block = clip("\n".join(items), max(room, 1))
+    return f"{title}\n{block}\n\n{tail}"
 
 
 def _manual_lines(env: Env, reference: str, amount: int) -> list[str]:

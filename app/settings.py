@@ -134,6 +134,13 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("payment_manual_label", "shop_name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
     @field_validator("shop_currency")
     @classmethod
     def _currency(cls, value: str) -> str:

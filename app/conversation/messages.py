@@ -340,7 +340,7 @@ ENGLISH_WORDS: Final[Mapping[Command, frozenset[str]]] = MappingProxyType(
         Command.BACK: frozenset({"back"}),
         Command.PAY: frozenset({"pay", "pay now", "payment", "how to pay", "payment details"}),
         Command.PAID: frozenset(
-            {"paid", "i paid", "i have paid", "i've paid", "ive paid", "payment sent", "done"}
+            {"paid", "i paid", "i have paid", "i've paid", "ive paid", "payment sent"}
         ),
         Command.RECEIPT: frozenset({"receipt", "my receipt", "invoice"}),
         Command.YES: frozenset({"yes", "y", "ok", "okay", "sure", "confirm"}),

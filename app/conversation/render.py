@@ -501,12 +501,18 @@ def order(env: Env, o: OrderView) -> Screen:
         lines.append(tx.t("order.reference", reference=o.payment_reference))
     if o.receipt:
         lines.append(tx.t("order.receipt", receipt=o.receipt))
-    first = (
-        env.option(f"cancel:{o.number}", "opt.cancel_order")
-        if pending
-        else env.option(f"reorder:{o.number}", "opt.reorder")
-    )
-    options = (first, env.option("orders", "opt.orders"), env.option("menu", "opt.menu"))
+    if pending:
+        options = (
+            env.option(f"paid:{o.number}", "opt.paid"),
+            env.option(f"cancel:{o.number}", "opt.cancel_order"),
+            env.option("menu", "opt.menu"),
+        )
+    else:
+        options = (
+            env.option(f"reorder:{o.number}", "opt.reorder"),
+            env.option("orders", "opt.orders"),
+            env.option("menu", "opt.menu"),
+        )
     return Screen("\n".join(lines), options)
 
 

@@ -11,8 +11,8 @@ from app.ordering.states import OrderStatus
 from app.ordering.values import MAX_QUANTITY, ShopTerms
 from app.payments.providers import Method
 
-# An order in one of these has been paid (refunded ones were too, but have no receipt to
-# resend when it was refunded before one was issued).
+# An order in one of these has been paid. A refunded one was too, but counts as paid only
+# when it has a receipt to resend.
 PAID_STATUSES = frozenset(
     {
         OrderStatus.PAID,
@@ -20,7 +20,6 @@ PAID_STATUSES = frozenset(
         OrderStatus.READY,
         OrderStatus.OUT_FOR_DELIVERY,
         OrderStatus.COMPLETED,
-        OrderStatus.REFUNDED,
     }
 )
 

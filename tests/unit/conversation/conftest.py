@@ -52,7 +52,7 @@ PENDING = OrderView(
     currency="USD",
     placed_at=NOW - timedelta(minutes=5),
     items=(("CAKE-CHOC", "Chocolate cake", 2), ("TEA", "Green tea", 1)),
-    payment_reference="7KQ2-M9XA",
+    payment_reference="7KQ2-M9X7",
 )
 COMPLETED = OrderView(
     id=3,

@@ -27,8 +27,8 @@ def test_status_shows_the_latest_order() -> None:
     text = chat.text
     assert "Order *#1042*: waiting for payment" in text
     assert "2 × Chocolate cake\n1 × Green tea\nTotal: $28.00" in text
-    assert "Payment reference: *7KQ2-M9XA*" in text
-    assert chat.ids == ["cancel:1042", "orders", "menu"]
+    assert "Payment reference: *7KQ2-M9X7*" in text
+    assert chat.ids == ["paid:1042", "cancel:1042", "menu"]
 
 
 @pytest.mark.parametrize("typed", ["status 1001", "Status #1001", "1001", "#1001", "order 1001"])

@@ -29,6 +29,8 @@ from app.whatsapp.signature import sign
 
 HELP = """Type a message, or the number of a choice to tap it.
   /location <lat>,<lon> [address]   share a location
+  /photo [caption]                   send a photo (e.g. of a bank transfer)
+  /document [caption]                send a PDF document
   /help                              this help
   /quit                              leave (Ctrl-D works too)"""
 
@@ -55,6 +57,12 @@ class ChatClient:
         text = line.strip()
         if text.startswith("/location"):
             return _location(text.removeprefix("/location").strip())
+        for command, kind, mime in (
+            ("/photo", "image", "image/jpeg"),
+            ("/document", "document", "application/pdf"),
+        ):
+            if text == command or text.startswith(command + " "):
+                return _media(kind, mime, text.removeprefix(command).strip())
         tapped = self._tapped(text)
         if tapped is not None:
             return tapped
@@ -135,6 +143,14 @@ class ChatClient:
             "object": "whatsapp_business_account",
             "entry": [{"id": "sandbox", "changes": [{"field": "messages", "value": value}]}],
         }
+
+
+def _media(kind: str, mime_type: str, caption: str) -> dict[str, Any]:
+    """A media message as WhatsApp sends it: an id to download it by, never the bytes."""
+    media: dict[str, Any] = {"id": f"sandbox-media-{uuid.uuid4().hex[:12]}", "mime_type": mime_type}
+    if caption:
+        media["caption"] = caption
+    return {"type": kind, kind: media}
 
 
 def _location(argument: str) -> dict[str, Any] | None:

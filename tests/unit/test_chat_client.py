@@ -41,6 +41,21 @@ def test_location_command() -> None:
     assert chat.send_line("/location nowhere") is None
 
 
+def test_photo_and_document_commands_send_media_by_id() -> None:
+    chat = client()
+    photo = chat.send_line("/photo transfer slip")
+    assert photo is not None
+    assert photo["type"] == "image"
+    assert photo["image"]["caption"] == "transfer slip"
+    assert photo["image"]["mime_type"] == "image/jpeg"
+    assert photo["image"]["id"].startswith("sandbox-media-")
+    document = chat.send_line("/document")
+    assert document is not None
+    assert document["type"] == "document"
+    assert "caption" not in document["document"]
+    assert chat.send_line("/photography") == {"type": "text", "text": {"body": "/photography"}}
+
+
 def test_posts_are_signed_like_meta_does() -> None:
     seen: list[httpx.Request] = []
 

@@ -89,3 +89,52 @@ def test_env_example_documents_every_setting() -> None:
     expected = {name.upper() for name in Settings.model_fields} - internal
     assert expected - documented == set(), "add these to .env.example"
     assert documented - expected == set(), ".env.example names settings that do not exist"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"STRIPE_SECRET_KEY": "sk_test_1"}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_WEBHOOK_SECRET": "whsec_1"}, "STRIPE_SECRET_KEY"),
+        ({"PAYMENT_REMINDER_MINUTES": "30"}, "PAYMENT_REMINDER_MINUTES must be less"),
+        ({"PAYMENT_MANUAL_LABEL": "   "}, "PAYMENT_MANUAL_LABEL"),
+        (
+            {
+                "ENVIRONMENT": "production",
+                "WHATSAPP_TRANSPORT": "cloud",
+                "WHATSAPP_ACCESS_TOKEN": "t",
+                "WHATSAPP_PHONE_NUMBER_ID": "1",
+                "WHATSAPP_APP_SECRET": "s",
+                "WHATSAPP_VERIFY_TOKEN": "v",
+            },
+            "SECRET_KEY must be set in production",
+        ),
+    ],
+)
+def test_payment_settings_that_cannot_work_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert message in str(error.value)
+
+
+def test_card_payments_need_both_keys_and_accept_rotating_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not load_settings().stripe_enabled
+    monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_1")
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", " whsec_old , whsec_new ,")
+    settings = load_settings()
+    assert settings.stripe_enabled
+    assert settings.stripe_webhook_secrets == ["whsec_old", "whsec_new"]
+
+
+def test_links_use_the_public_url_or_the_local_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "8080")
+    assert load_settings().base_url == "http://127.0.0.1:8080"
+    monkeypatch.setenv("PUBLIC_URL", "https://shop.example.com/")
+    assert load_settings().base_url == "https://shop.example.com"

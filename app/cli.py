@@ -323,6 +323,7 @@ def payments_confirm(payment: str, note: str | None) -> None:
 @click.option("--reason", required=True, help="Told to the customer.")
 def payments_reject(payment: str, reason: str) -> None:
     """Reject PAYMENT (reference or id): the customer is told why and how to pay again."""
+    from app.payments.methods import stop_attempts
     from app.payments.service import reject_payment
 
     async def work(runtime: Runtime) -> str:
@@ -336,6 +337,10 @@ def payments_reject(payment: str, reason: str) -> None:
             payment_minutes=settings.order_payment_minutes,
         )
         await _deliver_to_payer(runtime, record.order_id)
+        if record.provider_payment_id:  # a card link must not take money after this
+            await stop_attempts(
+                runtime.payment_methods, [(record.provider, record.provider_payment_id)]
+            )
         return f"Rejected {record.reference}; the customer was told."
 
     click.echo(_with_runtime(work))

@@ -16,6 +16,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from app.ordering.tables import Order
 from app.payments.expiry import expire_due, send_reminders
+from app.payments.methods import stop_superseded
 from app.receipts import service as receipts
 from app.whatsapp.outbound import (
     DeliveryPolicy,
@@ -83,6 +84,7 @@ async def settle_payment(payment_id: int, context: Annotated[Context, TaskiqDepe
     receipt = await receipts.settle(payment_id, runtime.resources.settings)
     if receipt is not None:
         await _deliver_for_order(runtime, receipt.order_id)
+        await stop_superseded(receipt.order_id, runtime.payment_methods)
 
 
 async def payment_clock(context: Annotated[Context, TaskiqDepends()]) -> None:

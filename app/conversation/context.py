@@ -15,7 +15,7 @@ from app.payments.tables import Payment
 from app.receipts.tables import Receipt
 from app.settings import Settings, shop_terms
 
-RECENT_ORDERS = 5
+RECENT_ORDERS = 20  # what "status 1042", "paid 1042" and "receipt 1042" can find
 
 
 async def load_catalog() -> CatalogSnapshot:

@@ -52,7 +52,14 @@ from app.errors import DomainError
 from app.ordering import service as ordering
 from app.ordering.tables import Order
 from app.payments import service as payments
-from app.payments.methods import PaymentMethods, check_card_payment, start_payment
+from app.payments.expiry import cancel_unpaid
+from app.payments.methods import (
+    PaymentMethods,
+    check_card_payment,
+    start_payment,
+    stop_attempts,
+    stop_superseded,
+)
 from app.payments.notices import Notices
 from app.payments.providers import MANUAL, ManualProvider, Method
 from app.payments.states import PaymentStatus
@@ -65,6 +72,8 @@ from app.whatsapp.processing import PendingMessage
 log = structlog.get_logger(__name__)
 
 CHAT_CANCEL_REASON = "cancelled by the customer in chat"
+# What a card check may answer that means a person or a refund takes it from here.
+_BEING_HANDLED = frozenset({"needs review", "already under review", "refund_due"})
 
 
 @dataclass
@@ -113,6 +122,7 @@ class ConversationHandler:
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, final)
         for order_id in progress.settle:
             await receipts.settle_order(order_id, self.settings)
+            await stop_superseded(order_id, self.payment_methods)
 
     async def gave_up(self, message: PendingMessage) -> None:
         """The message failed for good: undo its step and say so, instead of going silent."""
@@ -233,7 +243,7 @@ class ConversationHandler:
         if checked == PaymentStatus.CONFIRMED:
             progress.settle.append(effect.order_id)
             return PaymentClaimed(number, ClaimState.CARD_CONFIRMED)
-        if checked is not None and checked != "pending":
+        if checked in _BEING_HANDLED:
             return PaymentClaimed(number, ClaimState.AGAIN)  # under review, or being refunded
         try:
             claim = await payments.claim_payment(
@@ -267,7 +277,7 @@ class ConversationHandler:
     async def _cancel_order(self, effect: CancelOrder) -> Outcome:
         order = await ordering.get_order(effect.order_id)
         try:
-            change = await ordering.cancel_order(
+            change, stopped = await cancel_unpaid(
                 effect.order_id, actor=actors.CUSTOMER, reason=CHAT_CANCEL_REASON
             )
         except DomainError as refused:
@@ -275,6 +285,7 @@ class ConversationHandler:
                 # This message cancelled it before its worker died: same answer as then.
                 return OrderCancelled(order["number"])
             return CancelRefused(order["number"], refused.message)
+        await stop_attempts(self.payment_methods, stopped)
         return OrderCancelled(change.number)
 
 

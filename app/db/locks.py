@@ -20,6 +20,7 @@ class LockSpace(IntEnum):
 
     CUSTOMER_INBOX = 1
     CUSTOMER_OUTBOX = 2
+    RECEIPT_NUMBERS = 3  # held for one transaction: one receipt is numbered at a time
 
 
 @contextlib.asynccontextmanager

@@ -452,7 +452,7 @@ async def _insert_items(
 
 
 async def _lock_order(order_id: int) -> dict[str, Any]:
-    rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR UPDATE", order_id)
+    rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR NO KEY UPDATE", order_id)
     if not rows:
         raise NotFound(f"No order with id {order_id}.", field="id")
     return dict(rows[0])

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
+from redis.exceptions import RedisError
 
 from app.payments.gateway import GatewayGuard, GatewayUnavailable
 from app.payments.providers import (
@@ -37,8 +38,10 @@ from app.payments.stripe import (
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
-# Stripe refuses a Checkout Session that expires sooner than 30 minutes after creation.
-SHORTEST_SESSION = timedelta(minutes=30, seconds=30)
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes or later than 24
+# hours after creation; the margins cover the time the request (and its retries) take.
+SHORTEST_SESSION = timedelta(minutes=32)
+LONGEST_SESSION = timedelta(hours=23, minutes=55)
 SIGNATURE_HEADER = "stripe-signature"
 
 # Event type → what it says about the attempt. "completed" alone is not enough: a bank
@@ -72,7 +75,8 @@ class StripeProvider:
         return self._guard
 
     async def create_instructions(self, draft: PaymentDraft) -> Instructions:
-        expires_at = max(draft.expires_at, datetime.now(UTC) + SHORTEST_SESSION)
+        now = datetime.now(UTC)
+        expires_at = min(max(draft.expires_at, now + SHORTEST_SESSION), now + LONGEST_SESSION)
         request = CheckoutRequest(
             amount=draft.amount,
             currency=draft.currency,
@@ -137,6 +141,7 @@ class StripeProvider:
             type=event.type,
             verification=verification,
             payment_id=_payment_id(session),
+            reference=session.metadata.get("reference") if session else None,
             provider_payment_id=session.id if session else None,
             payload={"id": event.id, "type": event.type, "created": event.created},
         )
@@ -146,6 +151,10 @@ class StripeProvider:
             return await self._guard.call(operation)
         except GatewayUnavailable as exc:
             raise ProviderUnavailable(exc.reason) from exc
+        except RedisError as exc:
+            # The circuit's state lives in Redis: without it, do not risk the call.
+            log.warning("payment circuit state unavailable", error=repr(exc))
+            raise ProviderUnavailable("the payment circuit state is unavailable") from exc
         except StripeError as exc:
             # Not worth retrying (a 400: bad parameters, a revoked key): still no card
             # payment now, and the operator must see why.

@@ -1,4 +1,4 @@
-"""The payment clock: remind customers before an unpaid order expires, then expire it.
+"""Closing unpaid orders: remind the customer before the deadline, expire at it, cancel.
 
 Safe when two schedulers run it at once: a reminder is claimed with a conditional update
 (one of them wins), and expiry locks the order row and re-checks it, so stock is released
@@ -7,22 +7,21 @@ and the customer told exactly once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from app import actors
-from app.errors import DomainError
+from app.errors import DomainError, PaymentClosed
 from app.ordering import events
 from app.ordering import service as ordering
 from app.ordering.events import OrderEventType
 from app.ordering.states import OrderStatus
 from app.ordering.tables import Order
-from app.payments.methods import PaymentMethods, check_card_payment
+from app.payments.methods import UNAVAILABLE, PaymentMethods, check_card_payment, stop_attempts
 from app.payments.notices import Notices
-from app.payments.providers import ProviderUnavailable
-from app.payments.states import PaymentStatus
+from app.payments.states import PaymentStatus, transition_payment
 from app.payments.tables import Payment
 
 log = structlog.get_logger(__name__)
@@ -94,23 +93,30 @@ async def _remind(order_id: int, notices: Notices, now: datetime) -> int:
         return 1
 
 
+# When the gateway cannot say whether an open card link was paid, expiry waits this long
+# past the deadline before releasing the stock anyway (money that arrives later is
+# flagged for refund, never lost).
+UNVERIFIABLE_GRACE = timedelta(minutes=15)
+_DECIDED = frozenset({"confirmed", "refund_due", "needs review", "already under review"})
+
+
 async def expire_due(methods: PaymentMethods, notices: Notices, *, now: datetime) -> int:
     """Expire unpaid orders past their deadline; returns how many this run expired."""
     expired = 0
     for order_id in await ordering.due_for_expiry(now, limit=BATCH):
         # A card payment may have gone through with its webhook still on the way.
-        if await check_card_payment(order_id, methods, notices, actor=actors.SYSTEM) in (
-            "confirmed",
-            "refund_due",
-            "needs review",
-        ):
+        checked = await check_card_payment(
+            order_id, methods, notices, requested_by=actors.SYSTEM, now=now
+        )
+        if checked in _DECIDED:
+            continue
+        if checked == UNAVAILABLE and not await _past_grace(order_id, now):
             continue
         stopped = await expire_unpaid(order_id, notices, now=now)
         if stopped is None:
             continue
         expired += 1
-        for provider_name, provider_payment_id in stopped:
-            await _stop_at_provider(methods, provider_name, provider_payment_id)
+        await stop_attempts(methods, stopped)
     return expired
 
 
@@ -122,42 +128,16 @@ async def expire_unpaid(
     Returns the gateway attempts to stop (a checkout link must not take money afterwards).
     """
     async with Order._meta.db.transaction():
-        rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR UPDATE", order_id)
+        rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR NO KEY UPDATE", order_id)
         if not rows or not await _still_due(dict(rows[0]), now):
             return None
-        order = dict(rows[0])
         try:
             change = await ordering.expire_order(order_id, actor=actors.SYSTEM, now=now)
         except DomainError:
             return None
-        stopped: list[tuple[str, str]] = []
-        for payment in await Payment.raw(
-            "SELECT * FROM payment WHERE \"order\" = {} AND status = 'pending' FOR UPDATE",
-            order_id,
-        ):
-            await Payment.update(
-                {
-                    Payment.status: PaymentStatus.EXPIRED.value,
-                    Payment.failure_reason: "not paid in time",
-                    Payment.updated_at: now,
-                    Payment.version: Payment.version + 1,
-                }
-            ).where(Payment.id == payment["id"])
-            await events.record(
-                order_id,
-                OrderEventType.PAYMENT_EXPIRED,
-                actors.SYSTEM,
-                {
-                    "payment_id": payment["id"],
-                    "reference": payment["reference"],
-                    "provider": payment["provider"],
-                    "status": PaymentStatus.EXPIRED.value,
-                },
-            )
-            if payment["provider_payment_id"]:
-                stopped.append((payment["provider"], payment["provider_payment_id"]))
+        stopped = await close_attempts(order_id, "not paid in time", actors.SYSTEM, now)
         await notices.send(
-            order,
+            dict(rows[0]),
             f"order:{order_id}:expired",
             notices.texts.t("payment.expired", number=change.number),
             ((f"reorder:{change.number}", "opt.reorder"), ("menu", "opt.menu")),
@@ -166,15 +146,85 @@ async def expire_unpaid(
     return stopped
 
 
+async def cancel_unpaid(
+    order_id: int, *, actor: str, reason: str, now: datetime | None = None
+) -> tuple[ordering.OrderChange, list[tuple[str, str]]]:
+    """Cancel an unpaid order with its open payment attempts, releasing its stock.
+
+    Refused while the customer's claim to have paid waits for staff: a person decides
+    that first. Returns the change and the gateway attempts to stop.
+    """
+    now = now or datetime.now(UTC)
+    async with Order._meta.db.transaction():
+        rows = await Order.raw(
+            "SELECT id, number FROM orders WHERE id = {} FOR NO KEY UPDATE", order_id
+        )
+        if rows and await _claim_waiting(order_id):
+            raise PaymentClosed(
+                f"a payment for order #{rows[0]['number']} is being checked; "
+                "type *human* to talk to a person",
+                field="id",
+            )
+        change = await ordering.cancel_order(order_id, actor=actor, reason=reason, now=now)
+        stopped = await close_attempts(order_id, "order cancelled", actor, now)
+    return change, stopped
+
+
+async def close_attempts(
+    order_id: int, reason: str, actor: str, now: datetime
+) -> list[tuple[str, str]]:
+    """Expire the order's pending attempts (inside the caller's transaction)."""
+    stopped: list[tuple[str, str]] = []
+    for payment in await Payment.raw(
+        "SELECT * FROM payment WHERE \"order\" = {} AND status = 'pending' FOR NO KEY UPDATE",
+        order_id,
+    ):
+        transition_payment(PaymentStatus(payment["status"]), PaymentStatus.EXPIRED)
+        await Payment.update(
+            {
+                Payment.status: PaymentStatus.EXPIRED.value,
+                Payment.failure_reason: reason,
+                Payment.updated_at: now,
+                Payment.version: Payment.version + 1,
+            }
+        ).where(Payment.id == payment["id"])
+        await events.record(
+            order_id,
+            OrderEventType.PAYMENT_EXPIRED,
+            actor,
+            {
+                "payment_id": payment["id"],
+                "reference": payment["reference"],
+                "provider": payment["provider"],
+                "status": PaymentStatus.EXPIRED.value,
+                "reason": reason,
+            },
+        )
+        if payment["provider_payment_id"]:
+            stopped.append((payment["provider"], payment["provider_payment_id"]))
+    return stopped
+
+
+async def _claim_waiting(order_id: int) -> bool:
+    return bool(
+        await Payment.exists().where(
+            (Payment.order == order_id)
+            & (Payment.status == PaymentStatus.AWAITING_VERIFICATION.value)
+        )
+    )
+
+
+async def _past_grace(order_id: int, now: datetime) -> bool:
+    row = await Order.select(Order.expires_at).where(Order.id == order_id).first()
+    return row is None or row["expires_at"] is None or row["expires_at"] + UNVERIFIABLE_GRACE <= now
+
+
 async def _still_due(order: dict[str, Any], now: datetime) -> bool:
     if order["status"] != OrderStatus.PENDING_PAYMENT:
         return False
     if order["expires_at"] is None or order["expires_at"] > now:
         return False
-    return not await Payment.exists().where(
-        (Payment.order == order["id"])
-        & (Payment.status == PaymentStatus.AWAITING_VERIFICATION.value)
-    )
+    return not await _claim_waiting(order["id"])
 
 
 async def _latest_open(order_id: int) -> dict[str, Any] | None:
@@ -190,14 +240,3 @@ async def _latest_open(order_id: int) -> dict[str, Any] | None:
         .first()
     )
     return row
-
-
-async def _stop_at_provider(methods: PaymentMethods, name: str, provider_payment_id: str) -> None:
-    provider = methods.provider(name)
-    if provider is None:
-        return
-    try:
-        await provider.cancel(provider_payment_id)
-    except ProviderUnavailable as exc:
-        # The link still dies at its own expiry; money paid meanwhile is flagged for refund.
-        log.warning("could not stop payment at provider", provider=name, reason=exc.reason)

@@ -7,12 +7,14 @@ answer, so a customer always gets a way to pay, never an error.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 
 from app import actors
+from app.errors import PaymentClosed
 from app.payments import service
 from app.payments.notices import Notices
 from app.payments.providers import (
@@ -23,7 +25,7 @@ from app.payments.providers import (
     ProviderUnavailable,
 )
 from app.payments.service import PaymentRecord
-from app.payments.states import OPEN_PAYMENT_STATUSES
+from app.payments.states import OPEN_PAYMENT_STATUSES, PaymentStatus
 from app.payments.tables import Payment
 
 log = structlog.get_logger(__name__)
@@ -92,9 +94,46 @@ async def _start_card(
     except ProviderUnavailable as exc:
         await service.abandon_payment(payment.id, f"card payments unavailable: {exc.reason}")
         raise
-    return StartedPayment(
-        await service.attach_instructions(payment.id, instructions, actor=actor), Method.CARD
+    attached = await service.attach_instructions(payment.id, instructions, actor=actor)
+    if attached.status is not PaymentStatus.PENDING or not attached.checkout_url:
+        # The order was paid, cancelled or expired while the gateway made the link.
+        if instructions.provider_payment_id:
+            await stop_attempts(
+                PaymentMethods(ManualProvider(), card),
+                [(card.name, instructions.provider_payment_id)],
+            )
+        raise PaymentClosed(f"Order #{draft.order_number} can no longer be paid.", field="order_id")
+    return StartedPayment(attached, Method.CARD)
+
+
+async def stop_attempts(methods: PaymentMethods, attempts: Iterable[tuple[str, str]]) -> None:
+    """Stop closed gateway attempts at the gateway (expire their links), best effort.
+
+    A link that cannot be stopped now still dies at its own expiry, and money paid on it
+    meanwhile is confirmed or flagged for refund, never lost.
+    """
+    for name, provider_payment_id in attempts:
+        provider = methods.provider(name)
+        if provider is None:
+            continue
+        try:
+            await provider.cancel(provider_payment_id)
+        except ProviderUnavailable as exc:
+            log.warning("could not stop payment at provider", provider=name, reason=exc.reason)
+
+
+async def stop_superseded(order_id: int, methods: PaymentMethods) -> None:
+    """After a payment confirmed the order, stop the order's other gateway links."""
+    rows = await Payment.select(Payment.provider, Payment.provider_payment_id).where(
+        (Payment.order == order_id)
+        & (Payment.provider != MANUAL)
+        & (Payment.status == PaymentStatus.EXPIRED.value)
+        & Payment.provider_payment_id.is_not_null()
     )
+    await stop_attempts(methods, [(row["provider"], row["provider_payment_id"]) for row in rows])
+
+
+UNAVAILABLE = "unavailable"
 
 
 async def check_card_payment(
@@ -102,13 +141,14 @@ async def check_card_payment(
     methods: PaymentMethods,
     notices: Notices,
     *,
-    actor: str = actors.CUSTOMER,
+    requested_by: str = actors.CUSTOMER,
     now: datetime | None = None,
 ) -> str | None:
     """Ask the gateway about the order's open card attempt and apply its answer.
 
-    Returns what changed (``confirmed``, ``pending``, …), or ``None`` when there is no
-    open card attempt or the gateway cannot answer now.
+    Returns what changed (``confirmed``, ``pending``, …), ``UNAVAILABLE`` when the gateway
+    cannot answer now, or ``None`` when there is no open card attempt. The gateway is the
+    actor of what its answer changes; who asked is kept in the event.
     """
     card = methods.card
     if card is None:
@@ -128,7 +168,12 @@ async def check_card_payment(
         verification = await card.verify(row["provider_payment_id"])
     except ProviderUnavailable as exc:
         log.warning("card payment check unavailable", order_id=order_id, reason=exc.reason)
-        return None
+        return UNAVAILABLE
     return await service.apply_check(
-        row["id"], verification, actor=actor, notices=notices, now=now or datetime.now(UTC)
+        row["id"],
+        verification,
+        actor=f"gateway:{card.name}",
+        requested_by=requested_by,
+        notices=notices,
+        now=now or datetime.now(UTC),
     )

@@ -85,6 +85,7 @@ class ProviderWebhook:
     type: str
     verification: Verification | None  # None: an event type chatcart does not act on
     payment_id: int | None  # from the metadata we gave the provider
+    reference: str | None  # ditto: both must match, or the event is not ours
     provider_payment_id: str | None
     payload: Mapping[str, Any]
 

@@ -240,7 +240,8 @@ async def draft_for(payment: PaymentRecord, customer_phone: str | None = None) -
         amount=payment.amount,
         currency=payment.currency,
         expires_at=order["expires_at"],
-        idempotency_key=f"chatcart-payment-{payment.id}",
+        # The reference, not the row id: ids repeat across databases sharing a Stripe account.
+        idempotency_key=f"chatcart-payment-{payment.reference}",
         customer_phone=customer_phone,
     )
 
@@ -412,6 +413,11 @@ async def apply_webhook(
     now = now or datetime.now(UTC)
     async with Payment._meta.db.transaction():
         payment_row = await _find_webhook_payment(webhook)
+        if payment_row is not None:
+            # The order before the event row: storing it key-share locks the payment, and
+            # holding that while waiting for the order deadlocks with any use case that
+            # holds the order and waits for the payment (a concurrent event, the expiry).
+            await _lock_order(payment_row["order"])
         stored = await ProviderEvent.raw(
             "INSERT INTO payment_provider_event (provider, event_id, type, payment, payload) "
             "VALUES ({}, {}, {}, {}, {}::jsonb) ON CONFLICT (provider, event_id) DO NOTHING "
@@ -481,6 +487,10 @@ async def apply_verification(
         if mismatch is not None:
             if status is PaymentStatus.AWAITING_VERIFICATION:
                 return "already under review"
+            if status not in OPEN_PAYMENT_STATUSES:  # a closed attempt took the wrong sum
+                reason = f"money received on a closed attempt: {mismatch}; refund it"
+                refunded = await _refund_due(order, payment, reason, actor, notices, now)
+                return refunded.status.value
             await _review(order, payment, mismatch, actor, notices, now)
             return "needs review"
         confirmation = await _apply_paid(
@@ -511,6 +521,7 @@ async def apply_check(
     verification: Verification,
     *,
     actor: str,
+    requested_by: str,
     notices: Notices,
     now: datetime | None = None,
 ) -> str:
@@ -525,27 +536,42 @@ async def apply_check(
             actor,
             payment,
             outcome=verification.outcome.value,
+            requested_by=requested_by,
         )
         return await apply_verification(order, payment, verification, actor, notices, now)
 
 
 async def _find_webhook_payment(webhook: ProviderWebhook) -> dict[str, Any] | None:
+    """The payment the event is about, if it is ours.
+
+    A gateway account sends every event to every endpoint on it (staging and production,
+    two shops…), so an id in the metadata alone is not proof: the reference must match,
+    and so must the session id once we stored it.
+    """
+    columns = (Payment.id, Payment.order, Payment.reference, Payment.provider_payment_id)
     row: dict[str, Any] | None = None
     if webhook.payment_id is not None:
         row = (
-            await Payment.select(Payment.id, Payment.order, Payment.provider)
+            await Payment.select(*columns)
             .where((Payment.id == webhook.payment_id) & (Payment.provider == webhook.provider))
             .first()
         )
-    if row is None and webhook.provider_payment_id:
+    elif webhook.provider_payment_id:
         row = (
-            await Payment.select(Payment.id, Payment.order, Payment.provider)
+            await Payment.select(*columns)
             .where(
                 (Payment.provider == webhook.provider)
                 & (Payment.provider_payment_id == webhook.provider_payment_id)
             )
             .first()
         )
+    if row is None:
+        return None
+    if webhook.reference is not None and webhook.reference != row["reference"]:
+        return None
+    stored = row["provider_payment_id"]
+    if stored and webhook.provider_payment_id and stored != webhook.provider_payment_id:
+        return None
     return row
 
 
@@ -602,7 +628,8 @@ async def _apply_paid(
         if not paid_elsewhere and not late_refund:
             raise _closed_order(order)
         why = "already paid" if paid_elsewhere else f"{order_status.value}"
-        return await _refund_due(order, payment, why, actor, notices, now)
+        reason = f"money received but the order is {why}: refund it"
+        return await _refund_due(order, payment, reason, actor, notices, now)
     payment = await _set_payment(
         payment,
         PaymentStatus.CONFIRMED,
@@ -620,12 +647,11 @@ async def _apply_paid(
 async def _refund_due(
     order: dict[str, Any],
     payment: dict[str, Any],
-    why: str,
+    reason: str,
     actor: str,
     notices: Notices,
     now: datetime,
 ) -> Confirmation:
-    reason = f"money received but the order is {why}: refund it"
     payment = await _set_payment(
         payment, PaymentStatus.REFUND_DUE, now, failure_reason=reason, verified_by=actor
     )
@@ -649,7 +675,8 @@ async def _close_other_attempts(
 ) -> tuple[tuple[str, str], ...]:
     """Other pending attempts of a paid order expire; the gateway ones are stopped later."""
     others = await Payment.raw(
-        "SELECT * FROM payment WHERE \"order\" = {} AND id <> {} AND status = 'pending' FOR UPDATE",
+        "SELECT * FROM payment WHERE \"order\" = {} AND id <> {} AND status = 'pending' "
+        "FOR NO KEY UPDATE",
         order["id"],
         paid["id"],
     )
@@ -784,14 +811,14 @@ async def _order_of(payment_id: int) -> int:
 
 
 async def _lock_order(order_id: int) -> dict[str, Any]:
-    rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR UPDATE", order_id)
+    rows = await Order.raw("SELECT * FROM orders WHERE id = {} FOR NO KEY UPDATE", order_id)
     if not rows:
         raise NotFound(f"No order with id {order_id}.", field="order_id")
     return dict(rows[0])
 
 
 async def _lock_payment(payment_id: int) -> dict[str, Any]:
-    rows = await Payment.raw("SELECT * FROM payment WHERE id = {} FOR UPDATE", payment_id)
+    rows = await Payment.raw("SELECT * FROM payment WHERE id = {} FOR NO KEY UPDATE", payment_id)
     if not rows:
         raise NotFound(f"No payment with id {payment_id}.", field="payment_id")
     return dict(rows[0])

@@ -36,9 +36,11 @@ PAYMENT_TRANSITIONS: Final[Mapping[PaymentStatus, frozenset[PaymentStatus]]] = M
         # someone has to confirm or reject the claim.
         _S.AWAITING_VERIFICATION: frozenset({_S.CONFIRMED, _S.FAILED, _S.REFUND_DUE}),
         _S.CONFIRMED: frozenset(),
-        _S.FAILED: frozenset({_S.REFUND_DUE}),
-        # A card payment can complete at the gateway just after the order expired here.
-        _S.EXPIRED: frozenset({_S.REFUND_DUE}),
+        # A gateway may still take money on an attempt given up here (a link that stayed
+        # open): it is confirmed if the order can take it, else flagged for refund. Staff
+        # cannot confirm these (the confirm use case refuses closed attempts).
+        _S.FAILED: frozenset({_S.CONFIRMED, _S.REFUND_DUE}),
+        _S.EXPIRED: frozenset({_S.CONFIRMED, _S.REFUND_DUE}),
         _S.REFUND_DUE: frozenset(),
     }
 )

@@ -261,6 +261,9 @@ def _checkout_form(request: CheckoutRequest) -> dict[str, str]:
     item = "line_items[0]"
     form = {
         "mode": "payment",
+        # Cards settle at once: a bank debit would complete the session unpaid and report
+        # days later, long after an unpaid order has expired and released its stock.
+        "payment_method_types[0]": "card",
         f"{item}[price_data][currency]": request.currency.lower(),
         f"{item}[price_data][unit_amount]": str(request.amount),
         f"{item}[price_data][product_data][name]": request.description,

@@ -1,8 +1,9 @@
 """Receipts: issue exactly one per confirmed payment, send it, find it again.
 
-Issuing locks the payment row before it draws a number, so concurrent confirmations (or a
-task and the sweep) issue one receipt and the numbers have no gaps from lost races; the
-unique ``receipt.payment`` column holds the line should anything else get it wrong.
+Issuing locks the order and payment rows before it draws a number, so concurrent
+confirmations (or a task and the sweep) issue one receipt; numbers are drawn one at a time
+inside the transaction, so they have no gaps. The unique ``receipt.payment`` and
+``receipt.sequence`` columns hold the line should anything else get it wrong.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import structlog
 from app import actors
 from app.conversation.messages import Texts
 from app.customers.tables import Customer
+from app.db.locks import LockSpace
 from app.keys import local_key
 from app.ordering import events
 from app.ordering.events import OrderEventType
@@ -72,7 +74,16 @@ async def issue_receipt(
     """The payment's receipt, issued now if it has none; ``None`` unless it is confirmed."""
     now = now or datetime.now(UTC)
     async with Receipt._meta.db.transaction():
-        rows = await Payment.raw("SELECT * FROM payment WHERE id = {} FOR UPDATE", payment_id)
+        # Order first, then payment, as the payment use cases lock them: the receipt and its
+        # event reference the order (a key-share lock), so taking it after the payment would
+        # deadlock with a confirmation that holds the order and waits for the payment.
+        owner = await Payment.select(Payment.order).where(Payment.id == payment_id).first()
+        if owner is None:
+            return None
+        await Order.raw("SELECT id FROM orders WHERE id = {} FOR NO KEY UPDATE", owner["order"])
+        rows = await Payment.raw(
+            "SELECT * FROM payment WHERE id = {} FOR NO KEY UPDATE", payment_id
+        )
         if not rows or rows[0]["status"] != PaymentStatus.CONFIRMED:
             return None
         payment = dict(rows[0])
@@ -281,7 +292,14 @@ _COLUMNS = (
 
 
 async def _next_sequence() -> int:
-    rows = await Receipt.raw("SELECT nextval('receipt_number_seq') AS sequence")
+    """The next receipt number, without gaps.
+
+    Drawn inside the issuing transaction while holding a transaction lock, so receipts
+    are numbered one at a time and an issue that rolls back gives its number back (a
+    sequence would skip it, and tax authorities ask for unbroken numbering).
+    """
+    await Receipt.raw("SELECT pg_advisory_xact_lock({}, 0)", int(LockSpace.RECEIPT_NUMBERS))
+    rows = await Receipt.raw("SELECT COALESCE(MAX(sequence), 0) + 1 AS sequence FROM receipt")
     return int(rows[0]["sequence"])
 
 

@@ -24,6 +24,9 @@ LEGAL = {
     (S.AWAITING_VERIFICATION, S.REFUND_DUE),
     (S.FAILED, S.REFUND_DUE),
     (S.EXPIRED, S.REFUND_DUE),
+    # … or confirmed, when the gateway took money on a link the order can still use.
+    (S.FAILED, S.CONFIRMED),
+    (S.EXPIRED, S.CONFIRMED),
 }
 ILLEGAL = sorted(set(itertools.product(PaymentStatus, repeat=2)) - LEGAL)
 
@@ -70,8 +73,8 @@ def test_terminal_statuses_have_no_way_out(status: PaymentStatus) -> None:
 
 
 @pytest.mark.parametrize("status", [S.FAILED, S.EXPIRED])
-def test_a_closed_attempt_only_flags_late_money_for_refund(status: PaymentStatus) -> None:
-    assert PAYMENT_TRANSITIONS[status] == frozenset({S.REFUND_DUE})
+def test_a_closed_attempt_only_takes_money_that_arrives_anyway(status: PaymentStatus) -> None:
+    assert PAYMENT_TRANSITIONS[status] == frozenset({S.CONFIRMED, S.REFUND_DUE})
 
 
 def test_awaiting_verification_does_not_expire() -> None:

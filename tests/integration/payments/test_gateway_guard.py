@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 import redis.asyncio as aioredis
+import structlog
 from structlog.testing import capture_logs
 
+from app.payments import gateway as gateway_module
 from app.payments.gateway import GatewayGuard, GatewayUnavailable, TransientError
 from app.payments.stripe import StripeError
 
@@ -111,6 +113,13 @@ async def test_a_non_transient_error_is_raised_as_is_and_leaves_the_breaker_clos
         assert gateway.calls == 1
     assert (await target.state())["state"] == "closed"
     assert await target.call(Gateway()) == "cs_test_1"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app caches loggers on first use, which would bypass capture_logs once another
+    # test has logged through the module's logger.
+    monkeypatch.setattr(gateway_module, "log", structlog.get_logger(gateway_module.__name__))
 
 
 async def test_five_failed_calls_open_the_breaker_and_the_sixth_is_not_made(

@@ -10,10 +10,19 @@ from hypothesis import strategies as st
 from app.conversation.effects import (
     CancelOrder,
     CancelRefused,
+    ClaimPayment,
+    ClaimState,
     OrderCancelled,
     OrderPlaced,
     OrderRefused,
+    PaymentClaimed,
+    PaymentReady,
+    PaymentRefused,
     PlaceOrder,
+    ReceiptMissing,
+    ReceiptSent,
+    SendReceipt,
+    StartPayment,
 )
 from app.conversation.inputs import CatalogOrder, Choice, Input, Location, Media, Text, Unsupported
 from app.conversation.session import CartItem, Session, Step
@@ -34,6 +43,11 @@ WORDS = [
     "reorder",
     "reorder 1001",
     "status 1042",
+    "pay",
+    "paid",
+    "paid 1042",
+    "receipt",
+    "receipt 1001",
     "1042",
     "back",
     "yes",
@@ -109,6 +123,7 @@ inputs: st.SearchStrategy[Input] = st.one_of(
         st.text(max_size=10),
     ),
     st.sampled_from(["image", "sticker"]).map(lambda k: Media(k, None)),
+    st.sampled_from(["image", "document"]).map(lambda k: Media(k, "proof", "MEDIA-1", "image/png")),
     st.sampled_from(["reaction", "unsupported"]).map(Unsupported),
 )
 
@@ -121,6 +136,10 @@ def tapped(chat: Chat, message: Input) -> Input:
             return Choice(choice_id, title)
         return Text("menu")
     return message
+
+
+# Effects whose reply comes from ``after`` once the handler reports the outcome.
+REQUESTS = PlaceOrder | CancelOrder | StartPayment | ClaimPayment | SendReceipt
 
 
 def settle(chat: Chat, effect: object, succeed: bool) -> None:
@@ -137,6 +156,17 @@ def settle(chat: Chat, effect: object, succeed: bool) -> None:
     if isinstance(effect, CancelOrder):
         cancelled = OrderCancelled(1042) if succeed else CancelRefused(1042, "Too late.")
         assert len(replies(chat.report(cancelled))) == 1
+    if isinstance(effect, StartPayment):
+        ready = PaymentReady(1042, effect.method, "7KQ2-M9X7", 2800, NOW + timedelta(minutes=30))
+        started = ready if succeed else PaymentRefused(1042, "The order expired.")
+        assert len(replies(chat.report(started))) == 1
+    if isinstance(effect, ClaimPayment):
+        claimed = PaymentClaimed(1042, ClaimState.CLAIMED if succeed else ClaimState.AGAIN)
+        assert len(replies(chat.report(claimed))) == 1
+    if isinstance(effect, SendReceipt):
+        # A sent receipt is its own answer; a missing one gets a reply.
+        outcome = ReceiptSent(1001) if succeed else ReceiptMissing(1001)
+        assert len(replies(chat.report(outcome))) == (0 if succeed else 1)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -157,7 +187,7 @@ def test_any_conversation_gets_one_reply_per_message(
         if before is Step.HANDOVER:
             assert turn.effects == ()
             continue
-        requests = [e for e in turn.effects if isinstance(e, PlaceOrder | CancelOrder)]
+        requests = [e for e in turn.effects if isinstance(e, REQUESTS)]
         assert len(replies(turn)) == (0 if requests else 1)
         assert Session.from_json(chat.session.to_json()) == chat.session
         for effect in requests:

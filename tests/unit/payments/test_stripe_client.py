@@ -107,6 +107,7 @@ async def test_create_posts_the_form_stripe_expects(
     }
     assert dict(parse_qsl(request.content.decode(), strict_parsing=True)) == {
         "mode": "payment",
+        "payment_method_types[0]": "card",
         "line_items[0][price_data][currency]": "kes",
         "line_items[0][price_data][unit_amount]": "12550",
         "line_items[0][price_data][product_data][name]": "Order #1042",

@@ -10,3 +10,8 @@ OPERATOR: Final = "operator"
 
 def staff(staff_id: int) -> str:
     return f"staff:{staff_id}"
+
+
+def gateway(provider: str) -> str:
+    """A payment gateway, for what its webhooks and answers change (``gateway:stripe``)."""
+    return f"gateway:{provider}"

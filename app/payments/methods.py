@@ -61,7 +61,6 @@ async def start_payment(
     methods: PaymentMethods,
     *,
     actor: str = actors.CUSTOMER,
-    customer_phone: str | None = None,
 ) -> StartedPayment:
     """Payment instructions for the order: a card link, or the manual reference.
 
@@ -74,7 +73,7 @@ async def start_payment(
             fallback = "card payments are not offered"
         else:
             try:
-                return await _start_card(order_id, methods.card, actor, customer_phone)
+                return await _start_card(order_id, methods.card, actor)
             except ProviderUnavailable as exc:
                 fallback = exc.reason
                 log.warning("card payment unavailable", order_id=order_id, reason=exc.reason)
@@ -82,13 +81,11 @@ async def start_payment(
     return StartedPayment(payment, Method.MANUAL, fallback)
 
 
-async def _start_card(
-    order_id: int, card: PaymentProvider, actor: str, customer_phone: str | None
-) -> StartedPayment:
+async def _start_card(order_id: int, card: PaymentProvider, actor: str) -> StartedPayment:
     payment, _ = await service.open_payment(order_id, card.name, actor=actor)
     if payment.checkout_url:
         return StartedPayment(payment, Method.CARD)
-    draft = await service.draft_for(payment, customer_phone)
+    draft = await service.draft_for(payment)
     try:
         instructions = await card.create_instructions(draft)
     except ProviderUnavailable as exc:
@@ -172,7 +169,7 @@ async def check_card_payment(
     return await service.apply_check(
         row["id"],
         verification,
-        actor=f"gateway:{card.name}",
+        actor=actors.gateway(card.name),
         requested_by=requested_by,
         notices=notices,
         now=now or datetime.now(UTC),

@@ -45,7 +45,6 @@ class PaymentDraft:
     currency: str
     expires_at: datetime
     idempotency_key: str
-    customer_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,7 +225,7 @@ async def open_checkout_url(order_id: int) -> str | None:
     return str(row["checkout_url"]) if row else None
 
 
-async def draft_for(payment: PaymentRecord, customer_phone: str | None = None) -> PaymentDraft:
+async def draft_for(payment: PaymentRecord) -> PaymentDraft:
     order = (
         await Order.select(Order.number, Order.expires_at)
         .where(Order.id == payment.order_id)
@@ -242,7 +242,6 @@ async def draft_for(payment: PaymentRecord, customer_phone: str | None = None) -
         expires_at=order["expires_at"],
         # The reference, not the row id: ids repeat across databases sharing a Stripe account.
         idempotency_key=f"chatcart-payment-{payment.reference}",
-        customer_phone=customer_phone,
     )
 
 
@@ -456,7 +455,7 @@ async def _apply_webhook(
         return "unknown payment"
     order = await _lock_order(payment_row["order"])
     payment = await _lock_payment(payment_row["id"])
-    actor = f"gateway:{webhook.provider}"
+    actor = actors.gateway(webhook.provider)
     await _event(
         order,
         OrderEventType.PAYMENT_WEBHOOK_RECEIVED,

@@ -204,7 +204,6 @@ class CheckoutRequest:
     expires_at: int
     success_url: str
     cancel_url: str
-    customer_phone: str | None = None
 
 
 class StripeError(Exception):
@@ -256,8 +255,6 @@ def _checkout_form(request: CheckoutRequest) -> dict[str, str]:
         "reference": request.reference,
         "order_number": str(request.order_number),
     }
-    if request.customer_phone:
-        metadata["customer_phone"] = request.customer_phone
     item = "line_items[0]"
     form = {
         "mode": "payment",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,7 +33,6 @@ REQUEST = CheckoutRequest(
     expires_at=1_750_003_600,
     success_url="https://shop.example/paid?session={CHECKOUT_SESSION_ID}",
     cancel_url="https://shop.example/cancelled",
-    customer_phone="+254712345678",
 )
 
 # Trimmed from a real test-mode response; fields we do not read are kept to show we ignore them.
@@ -103,7 +101,6 @@ async def test_create_posts_the_form_stripe_expects(
         "payment_id": "77",
         "reference": "7KQ2-M9X7",
         "order_number": "1042",
-        "customer_phone": "+254712345678",
     }
     assert dict(parse_qsl(request.content.decode(), strict_parsing=True)) == {
         "mode": "payment",
@@ -121,13 +118,15 @@ async def test_create_posts_the_form_stripe_expects(
     }
 
 
-async def test_without_a_phone_no_phone_is_sent(
+async def test_no_phone_number_or_name_goes_to_stripe(
     mocked: tuple[StripeClient, respx.MockRouter],
 ) -> None:
     client, router = mocked
     route = router.post("/v1/checkout/sessions").respond(200, json=SESSION)
-    await client.create_checkout_session(replace(REQUEST, customer_phone=None), idempotency_key="k")
-    assert "customer_phone" not in route.calls.last.request.content.decode()
+    await client.create_checkout_session(REQUEST, idempotency_key="k")
+    sent = route.calls.last.request.content.decode()
+    assert "phone" not in sent
+    assert "customer" not in sent
 
 
 async def test_retrieve_gets_the_session(mocked: tuple[StripeClient, respx.MockRouter]) -> None:

@@ -263,6 +263,34 @@ def seed(demo: bool) -> None:
     click.echo(f"Demo catalog: {created} products added.")
 
 
+@main.command("create-staff")
+@click.option("--email", required=True, help="Login email.")
+@click.option("--name", required=True, help="Display name.")
+@click.option(
+    "--role", type=click.Choice(["ADMIN", "STAFF"], case_sensitive=False), default="STAFF"
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def create_staff(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account for the GraphQL admin API."""
+    from app.errors import DomainError
+    from app.staff.service import create_staff as create
+    from app.staff.tables import Role
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+        try:
+            staff = _run(resolved, lambda: create(email, name, Role(role.upper()), password))
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"Created {staff.role.value} {staff.email} (id {staff.id}).")
+
+
 @main.group()
 def payments() -> None:
     """Review manual payments: list, confirm, reject (staff use cases from the terminal)."""

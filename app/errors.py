@@ -21,6 +21,9 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "UNAVAILABLE"
     CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
     EMPTY_CART = "EMPTY_CART"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class DomainError(Exception):
@@ -70,6 +73,25 @@ class IllegalTransition(DomainError):
         self.entity = entity
         self.current = current
         self.target = target
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials: log in first (or again)."""
+
+    code = ErrorCode.UNAUTHENTICATED
+    http_status = 401
+
+
+class Forbidden(DomainError):
+    """Valid credentials, but this role may not do it."""
+
+    code = ErrorCode.FORBIDDEN
+    http_status = 403
+
+
+class RateLimited(DomainError):
+    code = ErrorCode.RATE_LIMITED
+    http_status = 429
 
 
 class PaymentClosed(DomainError):

@@ -3,34 +3,40 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.types import Info
 
-from app.settings import Settings
+from app.graphql.context import Info
+from app.graphql.permissions import STAFF
+from app.graphql.staff import StaffMutation, StaffQuery
 
 
-@strawberry.type(description="Public facts about the shop.")
+@strawberry.type(description="Facts about the shop every admin screen needs.")
 class Shop:
-    name: str
+    name: str = strawberry.field(description="The shop's name, as customers see it")
     currency: str = strawberry.field(description="ISO 4217 code of every amount in the API")
-    locale: str
-    timezone: str
-    prices_include_tax: bool
-
-
-def resolve_shop(info: Info[dict[str, Settings], None]) -> Shop:
-    settings = info.context["settings"]
-    return Shop(
-        name=settings.shop_name,
-        currency=settings.shop_currency,
-        locale=settings.shop_locale,
-        timezone=settings.shop_timezone,
-        prices_include_tax=settings.prices_include_tax,
+    locale: str = strawberry.field(description="Locale for formatting money and dates")
+    timezone: str = strawberry.field(description="IANA time zone of reports and receipts")
+    prices_include_tax: bool = strawberry.field(
+        description="Whether catalog prices already include tax"
     )
 
 
-@strawberry.type
-class Query:
-    shop: Shop = strawberry.field(resolver=resolve_shop, description="The shop this API serves.")
+@strawberry.type(description="Read the shop. Every field needs a staff token.")
+class Query(StaffQuery):
+    @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
+    def shop(self, info: Info) -> Shop:
+        settings = info.context.settings
+        return Shop(
+            name=settings.shop_name,
+            currency=settings.shop_currency,
+            locale=settings.shop_locale,
+            timezone=settings.shop_timezone,
+            prices_include_tax=settings.prices_include_tax,
+        )
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type(description="Change the shop. Every mutation but login needs a staff token.")
+class Mutation(StaffMutation):
+    pass
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation)

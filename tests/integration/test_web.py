@@ -90,10 +90,14 @@ async def test_wrong_method_is_a_json_405(client: AsyncTestClient) -> None:  # t
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
-async def test_graphql_serves_the_shop(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
+async def test_graphql_reads_nothing_without_a_token(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
     response = await client.post("/graphql", json={"query": "{ shop { name currency } }"})
     assert response.status_code == 200
-    assert response.json() == {"data": {"shop": {"name": "Test Shop", "currency": "USD"}}}
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
 
 
 async def test_graphql_rejects_malformed_queries(

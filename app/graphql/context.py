@@ -1,0 +1,62 @@
+"""What every resolver gets: the settings, the services, and who is asking.
+
+Over HTTP the caller is named by ``Authorization: Bearer <token>``; over WebSocket by
+``authorization`` in the ``connection_init`` payload (checked once, when the connection
+opens). The identity is looked up once per request or connection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from strawberry.litestar import BaseContext
+from strawberry.types import Info as StrawberryInfo
+
+from app.staff.service import StaffIdentity, identify
+
+if TYPE_CHECKING:
+    from app.resources import Resources
+    from app.runtime import Runtime
+    from app.settings import Settings
+
+BEARER = "bearer "
+
+
+class Context(BaseContext, kw_only=True):
+    settings: Settings
+    resources: Resources
+    runtime: Runtime
+    connection_params: dict[str, Any] | None = None
+    identity: StaffIdentity | None = None
+    identified: bool = False
+
+    async def staff(self) -> StaffIdentity | None:
+        """The staff member behind this request's token, or ``None``."""
+        if not self.identified:
+            token = bearer_token(self._authorization())
+            self.identity = await identify(token) if token else None
+            self.identified = True
+        return self.identity
+
+    @property
+    def client_address(self) -> str:
+        connection = self.request or self.websocket
+        client = connection.client if connection is not None else None
+        return client.host if client is not None else "unknown"
+
+    def _authorization(self) -> str:
+        if self.request is not None:
+            return self.request.headers.get("authorization", "")
+        value = (self.connection_params or {}).get("authorization", "")
+        return value if isinstance(value, str) else ""
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of ``Bearer <token>`` (a bare token is accepted over WebSocket too)."""
+    header = header.strip()
+    if header[: len(BEARER)].lower() == BEARER:
+        header = header[len(BEARER) :].strip()
+    return header or None
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,179 @@
+"""Staff accounts and their sessions: create, log in, identify a bearer token, log out.
+
+Passwords are hashed with argon2id (pwdlib). A session is an opaque random token; only
+its SHA-256 digest is stored, so a copy of the database holds no usable token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from email_validator import EmailNotValidError, validate_email
+from pwdlib import PasswordHash
+
+from app.errors import Duplicate, InvalidInput, NotFound, Unauthenticated
+from app.staff.tables import Role, StaffToken, StaffUser
+
+PASSWORD_MIN: Final = 10
+PASSWORD_MAX: Final = 256
+TOKEN_BYTES: Final = 32
+# A token's last use is written at most this often, not on every request.
+TOUCH_EVERY: Final = timedelta(minutes=5)
+
+_HASHER = PasswordHash.recommended()
+# Verified against when the email is unknown, so a wrong email takes as long as a wrong
+# password and response times do not tell which accounts exist.
+_DUMMY_HASH = _HASHER.hash("chatcart-no-such-user")
+
+
+@dataclass(frozen=True, slots=True)
+class StaffIdentity:
+    id: int
+    email: str
+    name: str
+    role: Role
+    token_id: int | None = None  # the session this identity came from
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str  # shown once, to the one who logged in
+    expires_at: datetime
+    staff: StaffIdentity
+
+
+def normalize_email(email: str) -> str:
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidInput(str(exc), field="email") from None
+    return checked.normalized.lower()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise InvalidInput(
+            f"A password needs at least {PASSWORD_MIN} characters.", field="password"
+        )
+    if len(password) > PASSWORD_MAX:
+        raise InvalidInput(f"A password holds at most {PASSWORD_MAX} characters.", field="password")
+
+
+async def create_staff(email: str, name: str, role: Role, password: str) -> StaffIdentity:
+    email = normalize_email(email)
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("Give the staff member's name.", field="name")
+    _check_password(password)
+    if await StaffUser.exists().where(StaffUser.email == email):
+        raise Duplicate(f"There is already a staff account for {email}.", field="email")
+    rows = await StaffUser.insert(
+        StaffUser(email=email, name=name[:200], role=role, password_hash=_HASHER.hash(password))
+    ).returning(*_IDENTITY)
+    return _identity(rows[0])
+
+
+async def log_in(
+    email: str, password: str, *, ttl: timedelta, now: datetime | None = None
+) -> Session:
+    """A new session for valid, active credentials; ``Unauthenticated`` otherwise.
+
+    The error never says whether the email or the password was wrong.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        email = normalize_email(email)
+    except InvalidInput:
+        email = ""
+    user = await StaffUser.select().where(StaffUser.email == email).first() if email else None
+    valid = _HASHER.verify(password[:PASSWORD_MAX], user["password_hash"] if user else _DUMMY_HASH)
+    if user is None or not valid or not user["active"]:
+        raise Unauthenticated("Wrong email or password.", field="password")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    async with StaffToken._meta.db.transaction():
+        created = await StaffToken.insert(
+            StaffToken(
+                staff=user["id"],
+                token_hash=_digest(token),
+                created_at=now,
+                expires_at=now + ttl,
+                last_used_at=now,
+            )
+        ).returning(StaffToken.id)
+        await StaffUser.update({StaffUser.last_login_at: now}).where(StaffUser.id == user["id"])
+    identity = _identity(user, token_id=int(created[0]["id"]))
+    return Session(token=token, expires_at=now + ttl, staff=identity)
+
+
+async def identify(token: str, *, now: datetime | None = None) -> StaffIdentity | None:
+    """Who holds this bearer token: ``None`` if unknown, expired, revoked or deactivated."""
+    if not token or len(token) > 512:
+        return None
+    now = now or datetime.now(UTC)
+    rows = await StaffToken.raw(
+        "SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at, "
+        "u.id, u.email, u.name, u.role, u.active "
+        "FROM staff_token t JOIN staff_user u ON u.id = t.staff WHERE t.token_hash = {}",
+        _digest(token),
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    if row["revoked_at"] is not None or row["expires_at"] <= now or not row["active"]:
+        return None
+    if row["last_used_at"] is None or now - row["last_used_at"] > TOUCH_EVERY:
+        await StaffToken.update({StaffToken.last_used_at: now}).where(
+            StaffToken.id == row["token_id"]
+        )
+    return _identity(row, token_id=row["token_id"])
+
+
+async def log_out(identity: StaffIdentity, *, now: datetime | None = None) -> None:
+    if identity.token_id is None:
+        return
+    await StaffToken.update({StaffToken.revoked_at: now or datetime.now(UTC)}).where(
+        (StaffToken.id == identity.token_id) & StaffToken.revoked_at.is_null()
+    )
+
+
+async def deactivate_staff(staff_id: int, *, by: StaffIdentity) -> StaffIdentity:
+    """Close the account and end every session it has."""
+    if staff_id == by.id:
+        raise InvalidInput("You cannot deactivate your own account.", field="id")
+    async with StaffUser._meta.db.transaction():
+        rows = (
+            await StaffUser.update({StaffUser.active: False})
+            .where(StaffUser.id == staff_id)
+            .returning(*_IDENTITY)
+        )
+        if not rows:
+            raise NotFound(f"No staff member with id {staff_id}.", field="id")
+        await StaffToken.update({StaffToken.revoked_at: datetime.now(UTC)}).where(
+            (StaffToken.staff == staff_id) & StaffToken.revoked_at.is_null()
+        )
+    return _identity(rows[0])
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+_IDENTITY = (StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role)
+
+
+def _identity(row: dict[str, Any], *, token_id: int | None = None) -> StaffIdentity:
+    return StaffIdentity(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        token_id=token_id,
+    )

@@ -1,0 +1,188 @@
+"""Staff log in through GraphQL; roles decide what a token may do; WebSockets authenticate."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import AsyncTestClient
+
+from app.main import create_app
+from app.resources import Resources
+from app.settings import Settings
+from app.staff.service import create_staff
+from app.staff.tables import Role, StaffToken
+from tests.conftest import app_client
+
+PASSWORD = "correct horse battery"
+LOGIN = """
+mutation Login($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    token expiresAt staff { email role } errors { field message code }
+  }
+}"""
+
+
+@pytest.fixture
+async def api(db: Resources, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings) as client:
+        yield client
+
+
+async def gql(
+    api: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await api.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def log_in(api: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    body = await gql(api, LOGIN, email=email, password=password)
+    payload = body["data"]["login"]
+    assert payload["errors"] == [], payload
+    return str(payload["token"])
+
+
+async def test_a_staff_member_logs_in_sees_who_they_are_and_logs_out(
+    api: httpx.AsyncClient,
+) -> None:
+    await create_staff("Ada@Shop.example", "Ada", Role.STAFF, PASSWORD)
+    body = await gql(api, LOGIN, email="ada@shop.example", password=PASSWORD)
+    payload = body["data"]["login"]
+    assert payload["staff"] == {"email": "ada@shop.example", "role": "STAFF"}
+    token = payload["token"]
+    stored = await StaffToken.select(StaffToken.token_hash).first()
+    assert stored is not None
+    assert token not in stored["token_hash"]  # only a digest is kept
+
+    me = await gql(api, "{ me { email name role } shop { name } }", token)
+    assert me["data"] == {
+        "me": {"email": "ada@shop.example", "name": "Ada", "role": "STAFF"},
+        "shop": {"name": "Test Shop"},
+    }
+    out = await gql(api, "mutation { logout { ok } }", token)
+    assert out["data"] == {"logout": {"ok": True}}
+    after = await gql(api, "{ me { email } }", token)
+    assert after["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("ada@shop.example", "wrong password!"), ("nobody@shop.example", PASSWORD), ("x", "y")],
+)
+async def test_wrong_credentials_get_one_vague_error(
+    api: httpx.AsyncClient, email: str, password: str
+) -> None:
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    body = await gql(api, LOGIN, email=email, password=password)
+    assert body["data"]["login"]["token"] is None
+    assert body["data"]["login"]["errors"] == [
+        {"field": "password", "message": "Wrong email or password.", "code": "UNAUTHENTICATED"}
+    ]
+    assert await StaffToken.count() == 0
+
+
+async def test_failed_logins_are_limited_per_email(api: httpx.AsyncClient) -> None:
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    for _ in range(5):
+        await gql(api, LOGIN, email="ada@shop.example", password="not the password")
+    body = await gql(api, LOGIN, email="ada@shop.example", password=PASSWORD)
+    assert body["data"]["login"]["errors"][0]["code"] == "RATE_LIMITED"
+    assert await StaffToken.count() == 0
+
+
+async def test_staff_cannot_do_admin_things_and_admins_can(api: httpx.AsyncClient) -> None:
+    await create_staff("boss@shop.example", "Boss", Role.ADMIN, PASSWORD)
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    staff = await log_in(api, "ada@shop.example")
+    admin = await log_in(api, "boss@shop.example")
+    create = """mutation($input: CreateStaffInput!) {
+      createStaff(input: $input) { staff { email role } errors { field code } } }"""
+    new = {"email": "bo@shop.example", "name": "Bo", "role": "STAFF", "password": PASSWORD}
+
+    refused = await gql(api, create, staff, input=new)
+    assert refused["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+    listed = await gql(api, "{ staffMembers { email } }", staff)
+    assert listed["errors"][0]["extensions"] == {"code": "FORBIDDEN"}
+
+    made = await gql(api, create, admin, input=new)
+    assert made["data"]["createStaff"] == {
+        "staff": {"email": "bo@shop.example", "role": "STAFF"},
+        "errors": [],
+    }
+    again = await gql(api, create, admin, input=new)
+    assert again["data"]["createStaff"]["errors"] == [{"field": "email", "code": "DUPLICATE"}]
+
+
+async def test_a_deactivated_account_loses_its_sessions(api: httpx.AsyncClient) -> None:
+    await create_staff("boss@shop.example", "Boss", Role.ADMIN, PASSWORD)
+    ada = await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    staff = await log_in(api, "ada@shop.example")
+    admin = await log_in(api, "boss@shop.example")
+    closed = await gql(
+        api,
+        "mutation($id: ID!) { deactivateStaff(id: $id) { staff { active } } }",
+        admin,
+        id=str(ada.id),
+    )
+    assert closed["data"]["deactivateStaff"]["staff"] == {"active": False}
+    gone = await gql(api, "{ me { email } }", staff)
+    assert gone["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    body = await gql(api, LOGIN, email="ada@shop.example", password=PASSWORD)
+    assert body["data"]["login"]["errors"][0]["code"] == "UNAUTHENTICATED"
+
+
+async def test_without_a_token_only_login_answers(api: httpx.AsyncClient) -> None:
+    for query in ("{ me { email } }", "{ shop { name } }", "{ staffMembers { email } }"):
+        body = await gql(api, query)
+        assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}, query
+    forged = await gql(api, "{ me { email } }", "not-a-token")
+    assert forged["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_websockets_must_authenticate_in_connection_init(
+    db: Resources, settings: Settings
+) -> None:
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": {"email": "ada@shop.example", "password": PASSWORD}},
+        )
+        token = response.json()["data"]["login"]["token"]
+        for params in ({}, {"authorization": "Bearer nope"}):
+            with await client.websocket_connect(
+                "/graphql", subprotocols=["graphql-transport-ws"]
+            ) as ws:
+                ws.send_json({"type": "connection_init", "payload": params})
+                with pytest.raises(WebSocketDisconnect) as closed:
+                    ws.receive_json()
+                assert closed.value.code == 4403
+        with await client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws:
+            ws.send_json(
+                {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+            )
+            ack = ws.receive_json()
+            assert ack["type"] == "connection_ack"
+            assert ack["payload"]["staff"]["role"] == "STAFF"
+
+
+async def test_a_websocket_that_never_initialises_is_closed(
+    db: Resources, settings: Settings
+) -> None:
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        with await client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws:
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()  # nothing sent: the server gives up after 3 s
+            assert closed.value.code == 4408

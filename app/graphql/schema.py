@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.context import Info
+from app.graphql.orders import OrdersMutation, OrdersQuery
 from app.graphql.permissions import STAFF
 from app.graphql.staff import StaffMutation, StaffQuery
 
@@ -21,7 +22,7 @@ class Shop:
 
 
 @strawberry.type(description="Read the shop. Every field needs a staff token.")
-class Query(StaffQuery):
+class Query(StaffQuery, OrdersQuery):
     @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
     def shop(self, info: Info) -> Shop:
         settings = info.context.settings
@@ -35,7 +36,7 @@ class Query(StaffQuery):
 
 
 @strawberry.type(description="Change the shop. Every mutation but login needs a staff token.")
-class Mutation(StaffMutation):
+class Mutation(StaffMutation, OrdersMutation):
     pass
 
 

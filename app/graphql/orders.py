@@ -1,0 +1,510 @@
+"""Orders and payments for staff: the orders board, one order with its audit trail, the
+payment review queue, and confirming or rejecting a payment.
+
+The board is the hot query, so a page is read in one SQL statement — the orders with
+their customer, items, payments and receipt as JSON sub-selects — and resolved as plain
+data; the audit trail, asked for on the detail screen, is one more statement per page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.scalars import JSON
+
+from app import actors
+from app.errors import DomainError, ErrorCode
+from app.graphql.context import Info
+from app.graphql.errors import UserError, user_errors
+from app.graphql.permissions import STAFF
+from app.ordering.states import OrderStatus as OrderStatusValue
+from app.ordering.tables import Order as OrderTable
+from app.ordering.tables import OrderEvent as OrderEventTable
+from app.payments import service as payments
+from app.payments.methods import stop_attempts
+from app.payments.states import PaymentStatus as PaymentStatusValue
+from app.payments.tables import Payment as PaymentTable
+
+MAX_PAGE = 100
+
+
+@strawberry.enum(description="Where an order is in its lifecycle.")
+class OrderStatus(Enum):
+    PENDING_PAYMENT = OrderStatusValue.PENDING_PAYMENT.value
+    PAID = OrderStatusValue.PAID.value
+    PREPARING = OrderStatusValue.PREPARING.value
+    READY = OrderStatusValue.READY.value
+    OUT_FOR_DELIVERY = OrderStatusValue.OUT_FOR_DELIVERY.value
+    COMPLETED = OrderStatusValue.COMPLETED.value
+    CANCELLED = OrderStatusValue.CANCELLED.value
+    EXPIRED = OrderStatusValue.EXPIRED.value
+    REFUNDED = OrderStatusValue.REFUNDED.value
+
+
+@strawberry.enum(description="Where a payment attempt is.")
+class PaymentStatus(Enum):
+    PENDING = PaymentStatusValue.PENDING.value
+    AWAITING_VERIFICATION = PaymentStatusValue.AWAITING_VERIFICATION.value
+    CONFIRMED = PaymentStatusValue.CONFIRMED.value
+    FAILED = PaymentStatusValue.FAILED.value
+    EXPIRED = PaymentStatusValue.EXPIRED.value
+    REFUND_DUE = PaymentStatusValue.REFUND_DUE.value
+
+
+@strawberry.type(description="Someone who ordered through WhatsApp.")
+class Customer:
+    id: strawberry.ID = strawberry.field(description="Customer id")
+    name: str = strawberry.field(description="WhatsApp profile name")
+    phone: str | None = strawberry.field(description="E.164 digits, when WhatsApp shared it")
+    user_id: str | None = strawberry.field(description="WhatsApp business-scoped user id")
+
+
+@strawberry.type(description="A line of an order, as it was sold.")
+class OrderItem:
+    sku: str = strawberry.field(description="Product SKU at the time of sale")
+    name: str = strawberry.field(description="Product name at the time of sale")
+    unit_price: int = strawberry.field(description="Minor units")
+    tax_rate_bp: int = strawberry.field(description="Tax rate in basis points")
+    quantity: int = strawberry.field(description="How many")
+    net: int = strawberry.field(description="Line amount before tax, minor units")
+    tax: int = strawberry.field(description="Line tax, minor units")
+    gross: int = strawberry.field(description="Line amount with tax, minor units")
+
+
+@strawberry.type(description="One attempt to pay an order.")
+class Payment:
+    id: strawberry.ID = strawberry.field(description="Payment id")
+    reference: str = strawberry.field(description="The reference the customer quotes")
+    provider: str = strawberry.field(description="manual or stripe")
+    status: PaymentStatus = strawberry.field(description="Where the attempt is")
+    amount: int = strawberry.field(description="Minor units")
+    currency: str = strawberry.field(description="ISO 4217")
+    attempt: int = strawberry.field(description="1 for the first attempt on the order, …")
+    order_number: int = strawberry.field(description="The order it pays")
+    created_at: datetime = strawberry.field(description="When it was opened")
+    claimed_at: datetime | None = strawberry.field(description="When the customer said paid")
+    confirmed_at: datetime | None = strawberry.field(description="When it was confirmed")
+    has_proof: bool = strawberry.field(description="The customer sent a photo or document")
+    failure_reason: str | None = strawberry.field(
+        description="Why it failed, expired, needs review or must be refunded"
+    )
+    verified_by: str | None = strawberry.field(description="Who confirmed or rejected it")
+    verification_note: str | None = strawberry.field(description="Their note or reason")
+
+
+@strawberry.type(description="The receipt of a paid order.")
+class Receipt:
+    number: str = strawberry.field(description="e.g. R-2026-000042")
+    issued_at: datetime = strawberry.field(description="When it was issued")
+    sent_at: datetime | None = strawberry.field(description="When it was sent to the customer")
+
+
+@strawberry.type(description="One step in an order's audit trail.")
+class OrderEvent:
+    id: strawberry.ID = strawberry.field(description="Increasing event id")
+    type: str = strawberry.field(description="e.g. OrderPlaced, PaymentConfirmed")
+    actor: str = strawberry.field(description="customer, staff:<id>, operator, gateway:<name>…")
+    data: JSON = strawberry.field(description="What changed")
+    created_at: datetime = strawberry.field(description="When")
+
+
+@strawberry.type(description="An order placed through the chat.")
+class Order:
+    id: strawberry.ID = strawberry.field(description="Order id")
+    number: int = strawberry.field(description="The number the customer sees, e.g. 1042")
+    status: OrderStatus = strawberry.field(description="Lifecycle status")
+    fulfilment: str = strawberry.field(description="delivery or pickup")
+    delivery_address: str | None = strawberry.field(description="Typed or shared address")
+    note: str = strawberry.field(description="The customer's note")
+    currency: str = strawberry.field(description="ISO 4217")
+    subtotal: int = strawberry.field(description="Minor units")
+    tax: int = strawberry.field(description="Minor units")
+    delivery_fee: int = strawberry.field(description="Minor units")
+    total: int = strawberry.field(description="Minor units")
+    placed_at: datetime = strawberry.field(description="When it was placed")
+    expires_at: datetime | None = strawberry.field(description="Payment deadline")
+    paid_at: datetime | None = strawberry.field(description="When it was paid")
+    version: int = strawberry.field(description="Increases on every change")
+    customer: Customer = strawberry.field(description="Who ordered")
+    items: list[OrderItem] = strawberry.field(description="What was ordered")
+    payments: list[Payment] = strawberry.field(description="Every payment attempt, oldest first")
+    receipt: Receipt | None = strawberry.field(description="The receipt, once paid")
+
+    @strawberry.field(description="The audit trail, oldest first.")
+    async def events(self) -> list[OrderEvent]:
+        rows = (
+            await OrderEventTable.select()
+            .where(OrderEventTable.order == int(self.id))
+            .order_by(OrderEventTable.id)
+            .output(load_json=True)
+        )
+        return [
+            OrderEvent(
+                id=strawberry.ID(str(row["id"])),
+                type=row["type"],
+                actor=row["actor"],
+                data=row["data"],
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ]
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="There are more after endCursor")
+    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page")
+
+
+@strawberry.type(description="An order and its cursor.")
+class OrderEdge:
+    cursor: str = strawberry.field(description="Opaque position in the list")
+    node: Order = strawberry.field(description="The order")
+
+
+@strawberry.type(description="A page of orders, newest first.")
+class OrderConnection:
+    edges: list[OrderEdge] = strawberry.field(description="The orders of this page")
+    page_info: PageInfo = strawberry.field(description="Where the next page starts")
+    total_count: int = strawberry.field(description="Orders matching the filter")
+
+
+@strawberry.input(description="Which orders to list; every given condition must hold.")
+class OrderFilter:
+    statuses: list[OrderStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses"
+    )
+    number: int | None = strawberry.field(default=None, description="This order number")
+    customer_id: strawberry.ID | None = strawberry.field(default=None, description="Customer")
+    placed_from: datetime | None = strawberry.field(default=None, description="Placed at or after")
+    placed_before: datetime | None = strawberry.field(default=None, description="Placed before")
+    payment_status: PaymentStatus | None = strawberry.field(
+        default=None, description="Has a payment attempt in this status"
+    )
+
+
+@strawberry.type(description="The result of a payment decision.")
+class PaymentPayload:
+    payment: Payment | None = strawberry.field(default=None, description="The payment now")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why not")
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+_ORDER_SQL = """
+SELECT o.id, o.number, o.status, o.fulfilment, o.delivery_address, o.note, o.currency,
+       o.subtotal, o.tax, o.delivery_fee, o.total, o.placed_at, o.expires_at, o.paid_at,
+       o.version,
+       (SELECT row_to_json(c) FROM (SELECT id, profile_name, wa_id, user_id FROM customer
+         WHERE id = o.customer) c) AS customer_json,
+       COALESCE((SELECT json_agg(i ORDER BY i.id) FROM (SELECT id, sku, name, unit_price,
+         tax_rate_bp, quantity, net, tax, gross FROM order_item WHERE "order" = o.id) i),
+         '[]') AS items_json,
+       COALESCE((SELECT json_agg(p ORDER BY p.attempt) FROM (SELECT p.*, o.number AS
+         order_number FROM payment p WHERE p."order" = o.id) p), '[]') AS payments_json,
+       (SELECT row_to_json(r) FROM (SELECT number, issued_at, sent_at FROM receipt
+         WHERE "order" = o.id ORDER BY id DESC LIMIT 1) r) AS receipt_json
+FROM orders o
+"""
+
+
+_PAYMENT_SQL = (
+    'SELECT p.*, o.number AS order_number FROM payment p JOIN orders o ON o.id = p."order"'
+)
+
+
+@dataclass
+class _Where:
+    clauses: list[str]
+    args: list[Any]
+
+    def add(self, clause: str, *args: Any) -> None:
+        self.clauses.append(clause)
+        self.args.extend(args)
+
+    @property
+    def sql(self) -> str:
+        return f" WHERE {' AND '.join(self.clauses)}" if self.clauses else ""
+
+
+def _filters(where: _Where, filter: OrderFilter | None) -> None:
+    if filter is None:
+        return
+    if filter.statuses:
+        where.add("o.status = ANY({})", [status.value for status in filter.statuses])
+    if filter.number is not None:
+        where.add("o.number = {}", filter.number)
+    if filter.customer_id is not None:
+        where.add("o.customer = {}", _id(filter.customer_id, "customerId"))
+    if filter.placed_from is not None:
+        where.add("o.placed_at >= {}", filter.placed_from)
+    if filter.placed_before is not None:
+        where.add("o.placed_at < {}", filter.placed_before)
+    if filter.payment_status is not None:
+        where.add(
+            'EXISTS (SELECT 1 FROM payment p WHERE p."order" = o.id AND p.status = {})',
+            filter.payment_status.value,
+        )
+
+
+async def list_orders(filter: OrderFilter | None, first: int, after: str | None) -> OrderConnection:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=_INVALID)
+    where = _Where([], [])
+    _filters(where, filter)
+    # Only fixed clauses are joined into the SQL; every value is a bound parameter.
+    count_sql = f"SELECT count(*) AS n FROM orders o{where.sql}"  # noqa: S608
+    count_rows = await OrderTable.raw(count_sql, *where.args)
+    if after is not None:
+        placed_at, order_id = _decode_cursor(after)
+        where.add("(o.placed_at, o.id) < ({}, {})", placed_at, order_id)
+    rows = await OrderTable.raw(
+        f"{_ORDER_SQL}{where.sql} ORDER BY o.placed_at DESC, o.id DESC LIMIT {{}}",
+        *where.args,
+        first + 1,
+    )
+    page = [_order(row) for row in rows[:first]]
+    edges = [OrderEdge(cursor=_cursor(o.placed_at, int(o.id)), node=o) for o in page]
+    return OrderConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=int(count_rows[0]["n"]),
+    )
+
+
+async def find_order(id: strawberry.ID | None, number: int | None) -> Order | None:
+    if (id is None) == (number is None):
+        raise GraphQLError("Give either `id` or `number`.", extensions=_INVALID)
+    where = _Where([], [])
+    if id is not None:
+        where.add("o.id = {}", _id(id, "id"))
+    else:
+        where.add("o.number = {}", number)
+    rows = await OrderTable.raw(f"{_ORDER_SQL}{where.sql}", *where.args)
+    return _order(rows[0]) if rows else None
+
+
+def _order(row: dict[str, Any]) -> Order:
+    customer = _json(row["customer_json"]) or {}
+    receipt = _json(row["receipt_json"])
+    return Order(
+        id=strawberry.ID(str(row["id"])),
+        number=row["number"],
+        status=OrderStatus(row["status"]),
+        fulfilment=row["fulfilment"],
+        delivery_address=row["delivery_address"],
+        note=row["note"],
+        currency=row["currency"],
+        subtotal=row["subtotal"],
+        tax=row["tax"],
+        delivery_fee=row["delivery_fee"],
+        total=row["total"],
+        placed_at=row["placed_at"],
+        expires_at=row["expires_at"],
+        paid_at=row["paid_at"],
+        version=row["version"],
+        customer=Customer(
+            id=strawberry.ID(str(customer.get("id", ""))),
+            name=customer.get("profile_name") or "",
+            phone=customer.get("wa_id"),
+            user_id=customer.get("user_id"),
+        ),
+        items=[
+            OrderItem(
+                sku=i["sku"],
+                name=i["name"],
+                unit_price=i["unit_price"],
+                tax_rate_bp=i["tax_rate_bp"],
+                quantity=i["quantity"],
+                net=i["net"],
+                tax=i["tax"],
+                gross=i["gross"],
+            )
+            for i in _json(row["items_json"])
+        ],
+        payments=[_payment(p) for p in _json(row["payments_json"])],
+        receipt=Receipt(
+            number=receipt["number"],
+            issued_at=_time(receipt["issued_at"]),
+            sent_at=_time(receipt["sent_at"]) if receipt["sent_at"] else None,
+        )
+        if receipt
+        else None,
+    )
+
+
+def _payment(p: dict[str, Any]) -> Payment:
+    return Payment(
+        id=strawberry.ID(str(p["id"])),
+        reference=p["reference"],
+        provider=p["provider"],
+        status=PaymentStatus(p["status"]),
+        amount=p["amount"],
+        currency=p["currency"],
+        attempt=p["attempt"],
+        order_number=p["order_number"],
+        created_at=_time(p["created_at"]),
+        claimed_at=_time(p["claimed_at"]) if p["claimed_at"] else None,
+        confirmed_at=_time(p["confirmed_at"]) if p["confirmed_at"] else None,
+        has_proof=p["proof_media_id"] is not None,
+        failure_reason=p["failure_reason"],
+        verified_by=p["verified_by"],
+        verification_note=p["verification_note"],
+    )
+
+
+async def payment_by_id(payment_id: int) -> Payment | None:
+    rows = await PaymentTable.raw(f"{_PAYMENT_SQL} WHERE p.id = {{}}", payment_id)
+    return _payment(dict(rows[0])) if rows else None
+
+
+async def review_queue(
+    statuses: list[Any] | None, provider: str | None, first: int
+) -> list[Payment]:
+    if not 1 <= first <= MAX_PAGE:
+        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=_INVALID)
+    wanted = [s.value for s in statuses] if statuses else ["awaiting_verification", "refund_due"]
+    where = _Where([], [])
+    where.add("p.status = ANY({})", wanted)
+    if provider:
+        where.add("p.provider = {}", provider)
+    rows = await PaymentTable.raw(
+        f"{_PAYMENT_SQL}{where.sql} ORDER BY p.created_at, p.id LIMIT {{}}",
+        *where.args,
+        first,
+    )
+    return [_payment(dict(row)) for row in rows]
+
+
+# --- Deciding -----------------------------------------------------------------------------
+
+
+async def decide(
+    info: Info, payment_id: strawberry.ID, *, note: str | None, reason: str | None
+) -> PaymentPayload:
+    staff = await info.context.staff()
+    assert staff is not None
+    runtime = info.context.runtime
+    notices = runtime.notices
+    try:
+        key = _id(payment_id, "id")
+        if reason is None:
+            done = await payments.confirm_payment(
+                key, actor=actors.staff(staff.id), note=note, notices=notices
+            )
+            if done.status is PaymentStatusValue.CONFIRMED and not done.already:
+                await runtime.tasks.settle_payment.kiq(key)
+            order_id = done.order_id
+        else:
+            record = await payments.reject_payment(
+                key,
+                actor=actors.staff(staff.id),
+                reason=reason,
+                notices=notices,
+                payment_minutes=info.context.settings.order_payment_minutes,
+            )
+            if record.provider_payment_id:
+                await stop_attempts(
+                    runtime.payment_methods, [(record.provider, record.provider_payment_id)]
+                )
+            order_id = record.order_id
+    except DomainError as error:
+        return PaymentPayload(errors=user_errors(error))
+    customer = await OrderTable.select(OrderTable.customer).where(OrderTable.id == order_id).first()
+    if customer is not None:  # the customer's notice goes out now, not at the next sweep
+        await runtime.tasks.deliver_outbound.kiq(customer["customer"])
+    return PaymentPayload(payment=await payment_by_id(key))
+
+
+@strawberry.type
+class OrdersQuery:
+    @strawberry.field(
+        description="Orders, newest first (the orders board).", permission_classes=STAFF
+    )
+    async def orders(
+        self,
+        filter: OrderFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> OrderConnection:
+        return await list_orders(filter, first, after)
+
+    @strawberry.field(description="One order, by `id` or `number`.", permission_classes=STAFF)
+    async def order(
+        self, id: strawberry.ID | None = None, number: int | None = None
+    ) -> Order | None:
+        return await find_order(id, number)
+
+    @strawberry.field(
+        description="Payments waiting for a person (claimed or under review, and those to "
+        "refund), oldest first; or those in `statuses`.",
+        permission_classes=STAFF,
+    )
+    async def payments(
+        self,
+        statuses: list[PaymentStatus] | None = None,
+        provider: str | None = None,
+        first: int = 50,
+    ) -> list[Payment]:
+        return await review_queue(statuses, provider, first)
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(
+        description="Confirm a payment: the order is paid and the receipt sent. Confirming "
+        "twice changes nothing.",
+        permission_classes=STAFF,
+    )
+    async def confirm_payment(
+        self, info: Info, id: strawberry.ID, note: str | None = None
+    ) -> PaymentPayload:
+        return await decide(info, id, note=note, reason=None)
+
+    @strawberry.mutation(
+        description="Reject a payment: the customer is told the reason and how to pay again.",
+        permission_classes=STAFF,
+    )
+    async def reject_payment(self, info: Info, id: strawberry.ID, reason: str) -> PaymentPayload:
+        return await decide(info, id, note=None, reason=reason)
+
+
+# --- Helpers ----------------------------------------------------------------------------------
+
+_INVALID = {"code": ErrorCode.INVALID.value}
+
+
+def _id(value: str, field: str) -> int:
+    if not str(value).isdigit() or len(str(value)) > 12:
+        raise GraphQLError(f"`{field}` is not a valid id: {value!r}.", extensions=_INVALID)
+    return int(value)
+
+
+def _cursor(placed_at: datetime, order_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{placed_at.isoformat()}|{order_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        placed, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(placed), int(order_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise GraphQLError("`after` is not a cursor from this list.", extensions=_INVALID) from None
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

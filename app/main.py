@@ -6,11 +6,15 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
+import redis.asyncio as aioredis
 import structlog
 from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.types import ControllerRouterHandler
 
 from app.conversation.handler import ConversationHandler, session_store
+from app.events.relay import relay_in_background
 from app.graphql.endpoint import graphql_controller
 from app.logs import configure_logging
 from app.payments.methods import PaymentMethods
@@ -60,6 +64,20 @@ async def open_worker_runtime(
             yield runtime
 
 
+def _channels(settings: Settings) -> tuple[ChannelsPlugin | None, aioredis.Redis | None]:
+    """Live updates fan out through Redis pub/sub, so any web instance serves any screen."""
+    if settings.redis_url is None:
+        return None, None
+    client = aioredis.Redis.from_url(settings.redis_url)
+    backend = RedisChannelsPubSubBackend(redis=client)
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True), client
+
+
+def _database_url(settings: Settings) -> str:
+    assert settings.database_url is not None  # resolved before the app starts
+    return settings.database_url
+
+
 def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> Litestar:
     """Build the web app. ``run_worker`` runs the task worker and scheduler in this process
     too; by default it does so when chatcart started its embedded servers."""
@@ -76,12 +94,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
             app.state.resources = resources
             app.state.runtime = runtime
             app.state.settings = settings
+            app.state.channels = channels
             worker = (
                 in_process_worker(runtime.broker, concurrency=settings.worker_concurrency)
                 if in_process
                 else contextlib.nullcontext()
             )
-            async with worker:
+            relay = relay_in_background(_database_url(settings), resources.redis)
+            closing = contextlib.AsyncExitStack()
+            if channels_client is not None:
+                closing.push_async_callback(channels_client.aclose)
+            async with closing, worker, relay:
                 log.info(
                     "web ready",
                     mode=settings.chatcart_services,
@@ -91,6 +114,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
                 )
                 yield
 
+    channels, channels_client = _channels(settings)
     handlers: list[ControllerRouterHandler] = [
         live,
         ready,
@@ -105,6 +129,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         handlers.append(sandbox_messages)
     app = Litestar(
         route_handlers=handlers,
+        plugins=[channels] if channels is not None else [],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         debug=False,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from litestar.channels import ChannelsPlugin
 from strawberry.litestar import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
@@ -26,6 +27,7 @@ class Context(BaseContext, kw_only=True):
     settings: Settings
     resources: Resources
     runtime: Runtime
+    channels: ChannelsPlugin | None = None  # live updates (Redis pub/sub)
     connection_params: dict[str, Any] | None = None
     identity: StaffIdentity | None = None
     identified: bool = False

@@ -23,7 +23,12 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=3)
 
 
 async def _context(state: State) -> Context:
-    return Context(settings=state.settings, resources=state.resources, runtime=state.runtime)
+    return Context(
+        settings=state.settings,
+        resources=state.resources,
+        runtime=state.runtime,
+        channels=state.get("channels"),
+    )
 
 
 def graphql_controller(settings: Settings) -> ControllerRouterHandler:

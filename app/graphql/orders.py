@@ -243,7 +243,7 @@ def _filters(where: _Where, filter: OrderFilter | None) -> None:
     if filter.number is not None:
         where.add("o.number = {}", filter.number)
     if filter.customer_id is not None:
-        where.add("o.customer = {}", _id(filter.customer_id, "customerId"))
+        where.add("o.customer = {}", parse_id(filter.customer_id, "customerId"))
     if filter.placed_from is not None:
         where.add("o.placed_at >= {}", filter.placed_from)
     if filter.placed_before is not None:
@@ -257,7 +257,7 @@ def _filters(where: _Where, filter: OrderFilter | None) -> None:
 
 async def list_orders(filter: OrderFilter | None, first: int, after: str | None) -> OrderConnection:
     if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=_INVALID)
+        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
     where = _Where([], [])
     _filters(where, filter)
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
@@ -284,10 +284,10 @@ async def list_orders(filter: OrderFilter | None, first: int, after: str | None)
 
 async def find_order(id: strawberry.ID | None, number: int | None) -> Order | None:
     if (id is None) == (number is None):
-        raise GraphQLError("Give either `id` or `number`.", extensions=_INVALID)
+        raise GraphQLError("Give either `id` or `number`.", extensions=INVALID)
     where = _Where([], [])
     if id is not None:
-        where.add("o.id = {}", _id(id, "id"))
+        where.add("o.id = {}", parse_id(id, "id"))
     else:
         where.add("o.number = {}", number)
     rows = await OrderTable.raw(f"{_ORDER_SQL}{where.sql}", *where.args)
@@ -372,7 +372,7 @@ async def review_queue(
     statuses: list[Any] | None, provider: str | None, first: int
 ) -> list[Payment]:
     if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=_INVALID)
+        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
     wanted = [s.value for s in statuses] if statuses else ["awaiting_verification", "refund_due"]
     where = _Where([], [])
     where.add("p.status = ANY({})", wanted)
@@ -397,7 +397,7 @@ async def decide(
     runtime = info.context.runtime
     notices = runtime.notices
     try:
-        key = _id(payment_id, "id")
+        key = parse_id(payment_id, "id")
         if reason is None:
             done = await payments.confirm_payment(
                 key, actor=actors.staff(staff.id), note=note, notices=notices
@@ -481,12 +481,12 @@ class OrdersMutation:
 
 # --- Helpers ----------------------------------------------------------------------------------
 
-_INVALID = {"code": ErrorCode.INVALID.value}
+INVALID = {"code": ErrorCode.INVALID.value}
 
 
-def _id(value: str, field: str) -> int:
+def parse_id(value: str, field: str) -> int:
     if not str(value).isdigit() or len(str(value)) > 12:
-        raise GraphQLError(f"`{field}` is not a valid id: {value!r}.", extensions=_INVALID)
+        raise GraphQLError(f"`{field}` is not a valid id: {value!r}.", extensions=INVALID)
     return int(value)
 
 
@@ -499,7 +499,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         placed, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(placed), int(order_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise GraphQLError("`after` is not a cursor from this list.", extensions=_INVALID) from None
+        raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
 
 
 def _json(value: Any) -> Any:

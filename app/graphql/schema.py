@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.context import Info
+from app.graphql.live import Subscription
 from app.graphql.orders import OrdersMutation, OrdersQuery
 from app.graphql.permissions import STAFF
 from app.graphql.staff import StaffMutation, StaffQuery
@@ -40,4 +41,4 @@ class Mutation(StaffMutation, OrdersMutation):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)

@@ -76,7 +76,9 @@ def statements() -> Iterator[list[str]]:
     original = PostgresEngine.run_querystring
 
     async def counting(self: PostgresEngine, querystring: Any, in_pool: bool = True) -> Any:
-        seen.append(str(querystring))
+        text = str(querystring)
+        if "published_at" not in text:  # the event relay works in the background
+            seen.append(text)
         return await original(self, querystring, in_pool)
 
     with pytest.MonkeyPatch.context() as patch:

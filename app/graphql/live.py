@@ -1,0 +1,173 @@
+"""Live subscriptions for staff screens: order and payment events as they are committed.
+
+A subscription first replays the events after ``after`` (an event id) from the table, then
+follows the relay's Redis notifications; each notification makes it read the table again
+from the last event it sent, so events arrive in id order, without gaps or repeats, on any
+web instance, and a reconnecting screen passes the last id it saw to resume.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from litestar.channels import ChannelsPlugin
+from strawberry.scalars import JSON
+
+from app.events.relay import CHANNEL
+from app.graphql.context import Info
+from app.graphql.orders import (
+    INVALID,
+    Order,
+    OrderStatus,
+    Payment,
+    find_order,
+    parse_id,
+    payment_by_id,
+)
+from app.graphql.permissions import STAFF
+from app.ordering.tables import OrderEvent as OrderEventTable
+
+BATCH = 200
+PAYMENT_TYPES = ("Payment", "Receipt")
+
+
+@strawberry.type(description="One committed change of an order, with the order as it is now.")
+class OrderEventMessage:
+    id: strawberry.ID = strawberry.field(description="Event id: pass as `after` to resume")
+    type: str = strawberry.field(description="e.g. OrderPlaced, PaymentConfirmed")
+    actor: str = strawberry.field(description="Who made the change")
+    created_at: datetime = strawberry.field(description="When")
+    data: JSON = strawberry.field(description="What changed")
+    order: Order = strawberry.field(description="The order now")
+
+
+@strawberry.type(description="One payment step, with the payment and the order as they are now.")
+class PaymentEventMessage:
+    id: strawberry.ID = strawberry.field(description="Event id: pass as `after` to resume")
+    type: str = strawberry.field(description="e.g. PaymentClaimed, PaymentConfirmed")
+    actor: str = strawberry.field(description="Who made the change")
+    created_at: datetime = strawberry.field(description="When")
+    data: JSON = strawberry.field(description="What changed")
+    payment: Payment | None = strawberry.field(description="The payment now")
+    order: Order = strawberry.field(description="The order now")
+
+
+@strawberry.input(description="Which order events to receive.")
+class OrderEventFilter:
+    statuses: list[OrderStatus] | None = strawberry.field(
+        default=None, description="Only orders now in one of these statuses"
+    )
+    order_id: strawberry.ID | None = strawberry.field(default=None, description="Only this order")
+
+
+@strawberry.input(description="Which payment events to receive.")
+class PaymentEventFilter:
+    provider: str | None = strawberry.field(default=None, description="manual or stripe")
+    order_id: strawberry.ID | None = strawberry.field(default=None, description="Only this order")
+
+
+async def _committed(
+    channels: ChannelsPlugin, after: strawberry.ID | None, order_id: int | None
+) -> AsyncIterator[dict[str, Any]]:
+    """Event rows after ``after`` (or from now), in id order, forever."""
+    async with channels.start_subscription([CHANNEL]) as subscriber:
+        notes = subscriber.iter_events()
+        last = parse_id(after, "after") if after is not None else await _latest()
+        while True:
+            rows = await _rows_after(last, order_id)
+            for row in rows:
+                last = row["id"]
+                yield row
+            if len(rows) == BATCH:
+                continue
+            while json.loads(await anext(notes))["id"] <= last:
+                pass
+
+
+async def _latest() -> int:
+    rows = await OrderEventTable.raw("SELECT COALESCE(MAX(id), 0) AS id FROM order_event")
+    return int(rows[0]["id"])
+
+
+async def _rows_after(last: int, order_id: int | None) -> list[dict[str, Any]]:
+    query = OrderEventTable.select().where(OrderEventTable.id > last)
+    if order_id is not None:
+        query = query.where(OrderEventTable.order == order_id)
+    return list(await query.order_by(OrderEventTable.id).limit(BATCH).output(load_json=True))
+
+
+def _channels(info: Info) -> ChannelsPlugin:
+    channels = info.context.channels
+    if channels is None:
+        raise GraphQLError("Live updates are not available here.", extensions=INVALID)
+    return channels
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every order change as it is committed. With `after` (the id of the last "
+        "event seen), the missed ones come first.",
+        permission_classes=STAFF,
+    )
+    async def order_events(
+        self,
+        info: Info,
+        filter: OrderEventFilter | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[OrderEventMessage, None]:
+        order_id = parse_id(filter.order_id, "orderId") if filter and filter.order_id else None
+        statuses = {s.value for s in filter.statuses} if filter and filter.statuses else None
+        async for row in _committed(_channels(info), after, order_id):
+            order = await find_order(strawberry.ID(str(row["order"])), None)
+            if order is None or (statuses and order.status.value not in statuses):
+                continue
+            yield OrderEventMessage(
+                id=strawberry.ID(str(row["id"])),
+                type=row["type"],
+                actor=row["actor"],
+                created_at=row["created_at"],
+                data=row["data"],
+                order=order,
+            )
+
+    @strawberry.subscription(
+        description="Every payment step (and receipt) as it is committed; resumable with "
+        "`after` like orderEvents.",
+        permission_classes=STAFF,
+    )
+    async def payment_events(
+        self,
+        info: Info,
+        filter: PaymentEventFilter | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[PaymentEventMessage, None]:
+        order_id = parse_id(filter.order_id, "orderId") if filter and filter.order_id else None
+        async for row in _committed(_channels(info), after, order_id):
+            if not row["type"].startswith(PAYMENT_TYPES):
+                continue
+            payment_id = (row["data"] or {}).get("payment_id")
+            payment = await payment_by_id(int(payment_id)) if payment_id else None
+            if (
+                filter
+                and filter.provider
+                and (payment is None or payment.provider != filter.provider)
+            ):
+                continue
+            order = await find_order(strawberry.ID(str(row["order"])), None)
+            if order is None:
+                continue
+            yield PaymentEventMessage(
+                id=strawberry.ID(str(row["id"])),
+                type=row["type"],
+                actor=row["actor"],
+                created_at=row["created_at"],
+                data=row["data"],
+                payment=payment,
+                order=order,
+            )

@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from app.graphql.context import Context
+from app.graphql.guards import MAX_BODY_BYTES
 from app.graphql.schema import schema
 from app.settings import Settings
 
@@ -43,6 +44,8 @@ def graphql_controller(settings: Settings) -> ControllerRouterHandler:
     )
 
     class GraphQLController(base):  # type: ignore[valid-type,misc]
+        request_max_body_size = MAX_BODY_BYTES
+
         async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
             staff = await context.staff()
             if staff is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.context import Info
+from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
 from app.graphql.orders import OrdersMutation, OrdersQuery
 from app.graphql.permissions import STAFF
@@ -41,4 +42,6 @@ class Mutation(StaffMutation, OrdersMutation):
     pass
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+)

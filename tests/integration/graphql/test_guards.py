@@ -1,0 +1,79 @@
+"""Queries built to exhaust the server are refused before they run; internal errors are masked."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from app.graphql import orders as orders_module
+from app.resources import Resources
+from app.settings import Settings
+from app.staff.service import create_staff
+from app.staff.tables import Role
+from tests.conftest import app_client
+from tests.integration.graphql.test_auth import PASSWORD, gql, log_in
+
+
+@pytest.fixture
+async def api(db: Resources, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def token(api: httpx.AsyncClient) -> str:
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    return await log_in(api, "ada@shop.example")
+
+
+async def test_too_deep_is_refused(api: httpx.AsyncClient, token: str) -> None:
+    board = "{ orders(first: 1) { edges { node { payments { id } customer { id } } } } }"
+    assert "errors" not in await gql(api, board, token)
+    very = "{ " + "me { " * 12 + "email" + " }" * 12 + " }"
+    refused = await gql(api, very, token)
+    assert refused["data"] is None
+    assert "exceeds maximum operation depth" in refused["errors"][0]["message"]
+
+
+async def test_too_many_aliases_is_refused(api: httpx.AsyncClient, token: str) -> None:
+    query = "{ " + " ".join(f"a{i}: shop {{ name }}" for i in range(30)) + " }"
+    body = await gql(api, query, token)
+    assert body["data"] is None
+    assert "aliases" in body["errors"][0]["message"]
+
+
+async def test_too_many_tokens_is_refused(api: httpx.AsyncClient, token: str) -> None:
+    query = "{ shop { " + "name " * 4000 + "} }"
+    body = await gql(api, query, token)
+    assert body["data"] is None
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_an_oversized_body_is_refused(api: httpx.AsyncClient) -> None:
+    response = await api.post("/graphql", json={"query": "{ shop { name } }", "x": "y" * 300_000})
+    assert response.status_code == 413
+
+
+async def test_unknown_fields_and_wrong_types_get_clear_errors(
+    api: httpx.AsyncClient, token: str
+) -> None:
+    unknown = await gql(api, "{ shop { nope } }", token)
+    assert "Cannot query field 'nope'" in unknown["errors"][0]["message"]
+    wrong = await gql(api, "query($n: Int) { order(number: $n) { id } }", token, n="abc")
+    assert "Int cannot represent" in wrong["errors"][0]["message"]
+
+
+async def test_an_internal_error_is_masked_with_an_id(
+    api: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: object) -> None:
+        raise RuntimeError("password=hunter2 leaked in a stack trace")
+
+    monkeypatch.setattr(orders_module, "find_order", broken)
+    body = await gql(api, "{ order(number: 1) { id } }", token)
+    error = body["errors"][0]
+    assert "hunter2" not in str(body)
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["extensions"]["errorId"] in error["message"]

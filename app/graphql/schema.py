@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.graphql.catalog import CatalogMutation, CatalogQuery
 from app.graphql.context import Info
 from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
@@ -24,7 +25,7 @@ class Shop:
 
 
 @strawberry.type(description="Read the shop. Every field needs a staff token.")
-class Query(StaffQuery, OrdersQuery):
+class Query(StaffQuery, OrdersQuery, CatalogQuery):
     @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
     def shop(self, info: Info) -> Shop:
         settings = info.context.settings
@@ -38,7 +39,7 @@ class Query(StaffQuery, OrdersQuery):
 
 
 @strawberry.type(description="Change the shop. Every mutation but login needs a staff token.")
-class Mutation(StaffMutation, OrdersMutation):
+class Mutation(StaffMutation, OrdersMutation, CatalogMutation):
     pass
 
 

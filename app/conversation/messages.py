@@ -240,6 +240,9 @@ ENGLISH: Final[Mapping[str, str]] = MappingProxyType(
         "take it any more, so we'll refund you. A person from the shop will be in touch.",
         "payment.review": "We received your card payment for order *#{number}*. A person will "
         "check it and send your receipt shortly.",
+        # Order news from the shop
+        "order.update": "Update on order *#{number}*: it is now {status}.",
+        "order.cancelled_by_shop": "Order *#{number}* was cancelled by the shop: {reason}",
         # Receipts
         "receipt.title": "🧾 *Receipt {number}*",
         "receipt.thanks": "Payment received for order *#{order}*. Thank you!",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -21,17 +22,20 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from app import actors
-from app.errors import DomainError, ErrorCode
+from app.errors import DomainError, ErrorCode, NotFound
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
 from app.graphql.permissions import STAFF
+from app.ordering import service as ordering
 from app.ordering.states import OrderStatus as OrderStatusValue
 from app.ordering.tables import Order as OrderTable
 from app.ordering.tables import OrderEvent as OrderEventTable
 from app.payments import service as payments
+from app.payments.expiry import cancel_unpaid
 from app.payments.methods import stop_attempts
 from app.payments.states import PaymentStatus as PaymentStatusValue
 from app.payments.tables import Payment as PaymentTable
+from app.receipts import service as receipts
 
 MAX_PAGE = 100
 
@@ -426,6 +430,21 @@ async def decide(
     return PaymentPayload(payment=await payment_by_id(key))
 
 
+@strawberry.type(description="The result of an order change.")
+class OrderPayload:
+    order: Order | None = strawberry.field(default=None, description="The order now")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why not")
+
+
+async def _tell(info: Info, order_id: int, key: str, body: str) -> None:
+    """Queue a message to the order's customer and send it now."""
+    row = await OrderTable.select().where(OrderTable.id == order_id).first()
+    if row is None:
+        return
+    await info.context.runtime.notices.send(row, key, body)
+    await info.context.runtime.tasks.deliver_outbound.kiq(row["customer"])
+
+
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(
@@ -477,6 +496,76 @@ class OrdersMutation:
     )
     async def reject_payment(self, info: Info, id: strawberry.ID, reason: str) -> PaymentPayload:
         return await decide(info, id, note=None, reason=reason)
+
+    @strawberry.mutation(
+        description="Move a paid order along: PREPARING, READY, OUT_FOR_DELIVERY, COMPLETED "
+        "(or REFUNDED). Pass the `version` you read to refuse a stale change. The customer "
+        "is told.",
+        permission_classes=STAFF,
+    )
+    async def update_order_status(
+        self, info: Info, id: strawberry.ID, status: OrderStatus, version: int | None = None
+    ) -> OrderPayload:
+        staff = await info.context.staff()
+        assert staff is not None
+        order_id = parse_id(id, "id")
+        try:
+            change = await ordering.advance_order(
+                order_id,
+                OrderStatusValue(status.value),
+                actor=actors.staff(staff.id),
+                expected_version=version,
+            )
+        except DomainError as error:
+            return OrderPayload(errors=user_errors(error))
+        texts = info.context.runtime.notices.texts
+        body = texts.t("order.update", number=change.number, status=texts.status(status.value))
+        await _tell(info, order_id, f"order:{order_id}:status:{change.version}", body)
+        return OrderPayload(order=await find_order(id, None))
+
+    @strawberry.mutation(
+        description="Cancel an unpaid order with a reason: its stock goes back on the shelf, "
+        "its payment links stop, and the customer is told.",
+        permission_classes=STAFF,
+    )
+    async def cancel_order(self, info: Info, id: strawberry.ID, reason: str) -> OrderPayload:
+        staff = await info.context.staff()
+        assert staff is not None
+        order_id = parse_id(id, "id")
+        try:
+            change, stopped = await cancel_unpaid(
+                order_id, actor=actors.staff(staff.id), reason=reason
+            )
+        except DomainError as error:
+            return OrderPayload(errors=user_errors(error))
+        await stop_attempts(info.context.runtime.payment_methods, stopped)
+        texts = info.context.runtime.notices.texts
+        body = texts.t("order.cancelled_by_shop", number=change.number, reason=reason.strip())
+        await _tell(info, order_id, f"order:{order_id}:cancelled", body)
+        return OrderPayload(order=await find_order(id, None))
+
+    @strawberry.mutation(
+        description="Send the order's receipt to the customer again (a fresh link).",
+        permission_classes=STAFF,
+    )
+    async def resend_receipt(self, info: Info, order_id: strawberry.ID) -> OrderPayload:
+        staff = await info.context.staff()
+        assert staff is not None
+        key = parse_id(order_id, "orderId")
+        receipt = await receipts.receipt_of_order(key)
+        if receipt is None:
+            error = NotFound("This order has no receipt yet.", field="order_id")
+            return OrderPayload(errors=user_errors(error))
+        await receipts.send_receipt(
+            receipt,
+            info.context.settings,
+            key=f"receipt:{receipt.id}:resend:{uuid.uuid4().hex}",
+            actor=actors.staff(staff.id),
+        )
+        customer = await OrderTable.select(OrderTable.customer).where(OrderTable.id == key).first()
+        if customer is not None:
+            await info.context.runtime.tasks.deliver_outbound.kiq(customer["customer"])
+        return OrderPayload(order=await find_order(order_id, None))
 
 
 # --- Helpers ----------------------------------------------------------------------------------

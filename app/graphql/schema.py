@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.graphql.catalog import CatalogMutation, CatalogQuery
+from app.graphql.chats import ChatsMutation, ChatsQuery
 from app.graphql.context import Info
 from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
@@ -25,7 +26,7 @@ class Shop:
 
 
 @strawberry.type(description="Read the shop. Every field needs a staff token.")
-class Query(StaffQuery, OrdersQuery, CatalogQuery):
+class Query(StaffQuery, OrdersQuery, CatalogQuery, ChatsQuery):
     @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
     def shop(self, info: Info) -> Shop:
         settings = info.context.settings
@@ -39,7 +40,7 @@ class Query(StaffQuery, OrdersQuery, CatalogQuery):
 
 
 @strawberry.type(description="Change the shop. Every mutation but login needs a staff token.")
-class Mutation(StaffMutation, OrdersMutation, CatalogMutation):
+class Mutation(StaffMutation, OrdersMutation, CatalogMutation, ChatsMutation):
     pass
 
 

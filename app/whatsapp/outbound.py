@@ -21,6 +21,7 @@ import asyncpg
 import structlog
 
 from app.db.locks import LockSpace, advisory_lock
+from app.errors import IllegalTransition, NotFound
 from app.whatsapp.tables import OutboundMessage, OutboundStatus
 from app.whatsapp.transport import OUTSIDE_WINDOW, PAIR_RATE_LIMIT, SendError, Transport
 
@@ -70,6 +71,30 @@ async def queue_message(
         idempotency_key,
     )
     return int(rows[0]["id"]) if rows else None
+
+
+async def retry_message(message_id: int, *, now: datetime | None = None) -> dict[str, Any]:
+    """Queue a dead or failed message again, from its first attempt; returns the row.
+
+    Refused (``IllegalTransition``) for a message that is queued or already went out.
+    """
+    rows = await OutboundMessage.raw(
+        "UPDATE outbound_message SET status = 'queued', attempts = 0, next_attempt_at = {}, "
+        "updated_at = {} WHERE id = {} AND status IN ('dead', 'failed') RETURNING *",
+        now or datetime.now(UTC),
+        now or datetime.now(UTC),
+        message_id,
+    )
+    if rows:
+        return dict(rows[0])
+    current = (
+        await OutboundMessage.select(OutboundMessage.status)
+        .where(OutboundMessage.id == message_id)
+        .first()
+    )
+    if current is None:
+        raise NotFound(f"No outbound message with id {message_id}.", field="id")
+    raise IllegalTransition("message", current["status"], OutboundStatus.QUEUED.value)
 
 
 def backoff(attempt: int, code: int | None, *, rng: random.Random | None = None) -> timedelta:

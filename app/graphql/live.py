@@ -108,7 +108,7 @@ def _channels(info: Info) -> ChannelsPlugin:
     return channels
 
 
-@strawberry.type
+@strawberry.type(description="Follow the shop live over WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
         description="Every order change as it is committed. With `after` (the id of the last "

@@ -7,6 +7,7 @@ import strawberry
 from app.graphql.catalog import CatalogMutation, CatalogQuery
 from app.graphql.chats import ChatsMutation, ChatsQuery
 from app.graphql.context import Info
+from app.graphql.customers import CustomersQuery
 from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
 from app.graphql.orders import OrdersMutation, OrdersQuery
@@ -26,7 +27,7 @@ class Shop:
 
 
 @strawberry.type(description="Read the shop. Every field needs a staff token.")
-class Query(StaffQuery, OrdersQuery, CatalogQuery, ChatsQuery):
+class Query(StaffQuery, OrdersQuery, CatalogQuery, ChatsQuery, CustomersQuery):
     @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
     def shop(self, info: Info) -> Shop:
         settings = info.context.settings

@@ -64,6 +64,7 @@ from app.payments.notices import Notices
 from app.payments.providers import MANUAL, ManualProvider, Method
 from app.payments.states import PaymentStatus
 from app.receipts import service as receipts
+from app.reports.service import count_cart
 from app.settings import Settings, shop_terms
 from app.whatsapp.outbound import queue_message
 from app.whatsapp.outgoing import OutgoingMessage, Recipient, TextMessage, to_cloud_body
@@ -120,6 +121,8 @@ class ConversationHandler:
         progress = _Progress()
         final = await self._perform(turn, message, recipient, ctx, progress)
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, final)
+        if not loaded.session.cart and turn.session.cart:  # a cart started: the funnel's step 2
+            await count_cart(self.sessions.redis, message.customer_id, ctx.now)
         for order_id in progress.settle:
             await receipts.settle_order(order_id, self.settings)
             await stop_superseded(order_id, self.payment_methods)

@@ -12,6 +12,7 @@ from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
 from app.graphql.orders import OrdersMutation, OrdersQuery
 from app.graphql.permissions import STAFF
+from app.graphql.reports import ReportsQuery
 from app.graphql.staff import StaffMutation, StaffQuery
 
 
@@ -27,7 +28,7 @@ class Shop:
 
 
 @strawberry.type(description="Read the shop. Every field needs a staff token.")
-class Query(StaffQuery, OrdersQuery, CatalogQuery, ChatsQuery, CustomersQuery):
+class Query(StaffQuery, OrdersQuery, CatalogQuery, ChatsQuery, CustomersQuery, ReportsQuery):
     @strawberry.field(description="The shop this API serves.", permission_classes=STAFF)
     def shop(self, info: Info) -> Shop:
         settings = info.context.settings

@@ -76,6 +76,7 @@ async def sample_variables(settings: Settings) -> dict[str, dict[str, Any]]:
         "RetryOutbound": {"id": "1"},
         "ReplyToCustomer": {"customerId": str(customer_id), "text": "Hello"},
         "EndHandover": {"customerId": str(customer_id)},
+        "SalesReport": {"from": "2026-01-01", "to": "2026-12-31"},
     }
 
 

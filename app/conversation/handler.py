@@ -9,6 +9,7 @@ worker died half way - places one order and sends each reply once.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +74,8 @@ from app.whatsapp.processing import PendingMessage
 log = structlog.get_logger(__name__)
 
 CHAT_CANCEL_REASON = "cancelled by the customer in chat"
+# Staff screens following a handover listen here (see app.graphql.live).
+HANDOVER_CHANNEL = "chatcart:handover"
 # What a card check may answer that means a person or a refund takes it from here.
 _BEING_HANDLED = frozenset({"needs review", "already under review", "refund_due"})
 
@@ -101,8 +104,13 @@ class ConversationHandler:
 
     async def __call__(self, message: PendingMessage) -> None:
         customer = await Customer.select().where(Customer.id == message.customer_id).first()
-        if customer is None or customer["handover_since"] is not None:
-            return  # a person is answering this customer; staff see the message
+        if customer is None:
+            return
+        if customer["handover_since"] is not None:
+            # A person is answering this customer: their screen shows the message.
+            note = {"customer_id": message.customer_id, "message_id": message.id}
+            await self.sessions.redis.publish(HANDOVER_CHANNEL, json.dumps(note))
+            return
         parsed = to_input(message.payload)
         if isinstance(parsed, Unsupported) and parsed.kind == "reaction":
             return  # a 👍 on one of our messages needs no answer

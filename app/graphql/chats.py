@@ -90,7 +90,9 @@ def _outbound(row: dict[str, Any]) -> OutboundMessageNode:
 
 
 def _text(payload: dict[str, Any]) -> str | None:
-    text = payload.get("text")
+    """The text of a stored inbound message (``{"message": <WhatsApp message>, …}``)."""
+    message = payload.get("message")
+    text = message.get("text") if isinstance(message, dict) else None
     return text.get("body") if isinstance(text, dict) else None
 
 

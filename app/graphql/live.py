@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from litestar.channels import ChannelsPlugin
 from strawberry.scalars import JSON
 
+from app.conversation.handler import HANDOVER_CHANNEL
 from app.events.relay import CHANNEL
 from app.graphql.context import Info
 from app.graphql.orders import (
@@ -31,6 +32,7 @@ from app.graphql.orders import (
 )
 from app.graphql.permissions import STAFF
 from app.ordering.tables import OrderEvent as OrderEventTable
+from app.whatsapp.tables import InboundMessage
 
 BATCH = 200
 PAYMENT_TYPES = ("Payment", "Receipt")
@@ -89,6 +91,13 @@ async def _committed(
                 pass
 
 
+async def _latest_inbound(customer_id: int) -> int:
+    rows = await InboundMessage.raw(
+        "SELECT COALESCE(MAX(id), 0) AS id FROM inbound_message WHERE customer = {}", customer_id
+    )
+    return int(rows[0]["id"])
+
+
 async def _latest() -> int:
     rows = await OrderEventTable.raw("SELECT COALESCE(MAX(id), 0) AS id FROM order_event")
     return int(rows[0]["id"])
@@ -106,6 +115,42 @@ def _channels(info: Info) -> ChannelsPlugin:
     if channels is None:
         raise GraphQLError("Live updates are not available here.", extensions=INVALID)
     return channels
+
+
+@strawberry.type(description="A message from a customer who is talking to a person.")
+class HandoverMessage:
+    id: strawberry.ID = strawberry.field(description="Message id: pass as `after` to resume")
+    customer_id: strawberry.ID = strawberry.field(description="Who wrote")
+    type: str = strawberry.field(description="text, interactive, image, …")
+    text: str | None = strawberry.field(description="What they wrote, when it is text")
+    sent_at: datetime = strawberry.field(description="When they sent it")
+
+
+async def _customer_messages(
+    channels: ChannelsPlugin, customer_id: int, after: int
+) -> AsyncIterator[dict[str, Any]]:
+    """The customer's inbound messages after ``after``, in order, forever."""
+    async with channels.start_subscription([HANDOVER_CHANNEL]) as subscriber:
+        notes = subscriber.iter_events()
+        last = after
+        while True:
+            rows = await InboundMessage.raw(
+                "SELECT id, type, sent_at, payload->'message'->'text'->>'body' AS text "
+                "FROM inbound_message "
+                "WHERE customer = {} AND id > {} ORDER BY id LIMIT {}",
+                customer_id,
+                last,
+                BATCH,
+            )
+            for row in rows:
+                last = row["id"]
+                yield row
+            if len(rows) == BATCH:
+                continue
+            while True:
+                note = json.loads(await anext(notes))
+                if note["customer_id"] == customer_id and note["message_id"] > last:
+                    break
 
 
 @strawberry.type(description="Follow the shop live over WebSocket (graphql-transport-ws).")
@@ -134,6 +179,25 @@ class Subscription:
                 created_at=row["created_at"],
                 data=row["data"],
                 order=order,
+            )
+
+    @strawberry.subscription(
+        description="What a customer in handover writes, as it arrives; with `after` (a "
+        "message id) the ones since come first.",
+        permission_classes=STAFF,
+    )
+    async def handover_messages(
+        self, info: Info, customer_id: strawberry.ID, after: strawberry.ID | None = None
+    ) -> AsyncGenerator[HandoverMessage, None]:
+        customer = parse_id(customer_id, "customerId")
+        start = parse_id(after, "after") if after is not None else await _latest_inbound(customer)
+        async for row in _customer_messages(_channels(info), customer, start):
+            yield HandoverMessage(
+                id=strawberry.ID(str(row["id"])),
+                customer_id=customer_id,
+                type=row["type"],
+                text=row["text"],
+                sent_at=row["sent_at"],
             )
 
     @strawberry.subscription(

@@ -23,7 +23,7 @@ from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
 from app.whatsapp.outbound import queue_message
-from app.whatsapp.tables import OutboundMessage
+from app.whatsapp.tables import InboundMessage, OutboundMessage
 from tests.conftest import app_client
 from tests.integration.graphql.test_auth import PASSWORD, gql, log_in
 
@@ -177,8 +177,22 @@ async def test_staff_reply_to_a_waiting_customer_and_hand_them_back(
     await Customer.update(
         {Customer.handover_since: datetime.now(UTC), Customer.last_inbound_at: datetime.now(UTC)}
     ).where(Customer.id == customer.id)
-    waiting = await gql(api, "{ handovers { customer { id name } } }", token)
-    assert waiting["data"]["handovers"] == [{"customer": {"id": str(customer.id), "name": "Hana"}}]
+    await InboundMessage.insert(
+        InboundMessage(
+            wamid="wamid.hana",
+            customer=customer.id,
+            type="text",
+            payload={"message": {"type": "text", "text": {"body": "Where is my order?"}}},
+            sent_at=datetime.now(UTC),
+        )
+    )
+    waiting = await gql(api, "{ handovers { customer { id name } messages { text } } }", token)
+    assert waiting["data"]["handovers"] == [
+        {
+            "customer": {"id": str(customer.id), "name": "Hana"},
+            "messages": [{"text": "Where is my order?"}],
+        }
+    ]
     reply = """mutation($id: ID!, $text: String!) { replyToCustomer(customerId: $id, text: $text) {
       ok errors { code } } }"""
     sent = await gql(api, reply, token, id=str(customer.id), text="Hi Hana, how can I help?")

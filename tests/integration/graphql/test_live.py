@@ -6,7 +6,11 @@ orders through the use cases on that loop (``in_app``), as the chat would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -17,6 +21,7 @@ from litestar.testing import AsyncTestClient, WebSocketTestSession
 from app import actors
 from app.catalog.seed import seed_demo_catalog
 from app.customers.service import register_customer
+from app.customers.tables import Customer
 from app.main import create_app
 from app.ordering.service import PlaceOrder, place_order
 from app.ordering.values import CartLine, Fulfilment, ShopTerms
@@ -26,6 +31,9 @@ from app.resources import Resources
 from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
+from app.whatsapp.signature import sign
+from tests.conftest import make_settings
+from tests.e2e.chat_driver import webhook_body
 from tests.integration.graphql.test_auth import LOGIN, PASSWORD
 
 T = TypeVar("T")
@@ -146,3 +154,50 @@ async def test_subscribing_needs_a_valid_token(shop: AsyncTestClient[Any]) -> No
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4403
+
+
+async def test_a_customer_waiting_for_a_person_is_heard_live(
+    db: Resources, settings: Settings
+) -> None:
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    configured = make_settings(
+        settings.database_url or "", settings.redis_url or "", whatsapp_app_secret="live"
+    )
+    async with AsyncTestClient(app=create_app(configured, run_worker=True)) as shop:
+        token = await token_for(shop)
+
+        async def say(text: str) -> None:
+            message = {
+                "id": f"wamid.{uuid.uuid4().hex}",
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": text},
+            }
+            raw = json.dumps(webhook_body("15559990001", message)).encode()
+            response = await shop.post(
+                "/webhooks/whatsapp",
+                content=raw,
+                headers={"X-Hub-Signature-256": sign(raw, "live")},
+            )
+            assert response.status_code == 200
+
+        await say("human")
+        customer_id = await wait_in_app(shop, handover_customer)
+        query = """subscription($id: ID!) { handoverMessages(customerId: $id) { type text } }"""
+        async with subscribe(shop, token, query, id=str(customer_id)) as ws:
+            await say("is anyone there?")
+            assert next_payload(ws) == {"type": "text", "text": "is anyone there?"}
+
+
+async def handover_customer() -> int | None:
+    row = await Customer.select(Customer.id).where(Customer.handover_since.is_not_null()).first()
+    return int(row["id"]) if row else None
+
+
+async def wait_in_app(client: AsyncTestClient[Any], probe: Callable[[], Awaitable[T | None]]) -> T:
+    for _ in range(100):
+        found = in_app(client, probe)
+        if found is not None:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("not found in time")

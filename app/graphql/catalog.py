@@ -20,7 +20,7 @@ from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
 from app.graphql.orders import INVALID, MAX_PAGE, PageInfo, parse_id
-from app.graphql.permissions import ADMIN, STAFF
+from app.graphql.permissions import ADMIN, STAFF, STAFF_THROTTLED
 
 
 @strawberry.type(description="Something the shop sells.")
@@ -182,7 +182,7 @@ async def _actor(info: Info) -> str:
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(
-        description="Products by name, active ones by default.", permission_classes=STAFF
+        description="Products by name, active ones by default.", permission_classes=STAFF_THROTTLED
     )
     async def products(
         self, filter: ProductFilter | None = None, first: int = 50, after: str | None = None

@@ -18,7 +18,7 @@ from app.graphql.orders import (
     list_orders,
     parse_id,
 )
-from app.graphql.permissions import STAFF
+from app.graphql.permissions import STAFF, STAFF_THROTTLED
 from app.receipts.tables import Receipt as ReceiptTable
 
 
@@ -71,7 +71,7 @@ def _profile(row: dict[str, Any]) -> CustomerProfile:
 class CustomersQuery:
     @strawberry.field(
         description="Customers, most recent message first; `search` matches name or phone.",
-        permission_classes=STAFF,
+        permission_classes=STAFF_THROTTLED,
     )
     async def customers(self, search: str | None = None, first: int = 50) -> list[CustomerProfile]:
         if not 1 <= first <= MAX_PAGE:

@@ -25,7 +25,7 @@ from app import actors
 from app.errors import DomainError, ErrorCode, NotFound
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.graphql.permissions import STAFF
+from app.graphql.permissions import STAFF, STAFF_THROTTLED
 from app.ordering import service as ordering
 from app.ordering.states import OrderStatus as OrderStatusValue
 from app.ordering.tables import Order as OrderTable
@@ -448,7 +448,7 @@ async def _tell(info: Info, order_id: int, key: str, body: str) -> None:
 @strawberry.type
 class OrdersQuery:
     @strawberry.field(
-        description="Orders, newest first (the orders board).", permission_classes=STAFF
+        description="Orders, newest first (the orders board).", permission_classes=STAFF_THROTTLED
     )
     async def orders(
         self,
@@ -467,7 +467,7 @@ class OrdersQuery:
     @strawberry.field(
         description="Payments waiting for a person (claimed or under review, and those to "
         "refund), oldest first; or those in `statuses`.",
-        permission_classes=STAFF,
+        permission_classes=STAFF_THROTTLED,
     )
     async def payments(
         self,

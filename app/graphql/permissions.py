@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from strawberry.permission import BasePermission
@@ -32,5 +33,29 @@ class IsAdmin(BasePermission):
         return staff is not None and staff.is_admin
 
 
+class WithinRateLimit(BasePermission):
+    """Expensive reads (lists, reports) are limited per token: a runaway screen or script
+    cannot take the database from everyone else."""
+
+    message = "Too many list and report requests; wait a minute."
+    error_extensions = {"code": ErrorCode.RATE_LIMITED.value}  # noqa: RUF012
+    per_minute = 240
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        staff = await info.context.staff()
+        if staff is None or staff.token_id is None:
+            return False
+        window = int(time.time() // 60)
+        key = f"chatcart:graphql-rate:{staff.token_id}:{window}"
+        redis = info.context.resources.redis
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
+        return int(count) <= self.per_minute
+
+
 STAFF: list[type[BasePermission]] = [IsStaff]
+# For the expensive reads: staff, and within the per-token rate.
+STAFF_THROTTLED: list[type[BasePermission]] = [IsStaff, WithinRateLimit]
 ADMIN: list[type[BasePermission]] = [IsStaff, IsAdmin]

@@ -10,7 +10,7 @@ import strawberry
 from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.graphql.permissions import STAFF
+from app.graphql.permissions import STAFF_THROTTLED
 from app.reports import service
 
 
@@ -71,7 +71,7 @@ class Reports:
 class ReportsQuery:
     @strawberry.field(
         description="Reports from `from` to `to` (dates, inclusive, at most 366 days).",
-        permission_classes=STAFF,
+        permission_classes=STAFF_THROTTLED,
     )
     async def reports(
         self,

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from app.graphql import orders as orders_module
+from app.graphql.permissions import WithinRateLimit
 from app.resources import Resources
 from app.settings import Settings
 from app.staff.service import create_staff
@@ -77,3 +78,14 @@ async def test_an_internal_error_is_masked_with_an_id(
     assert "hunter2" not in str(body)
     assert error["extensions"]["code"] == "INTERNAL"
     assert error["extensions"]["errorId"] in error["message"]
+
+
+async def test_expensive_reads_are_limited_per_token(
+    api: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(WithinRateLimit, "per_minute", 3)
+    answers = [await gql(api, "{ orders(first: 1) { totalCount } }", token) for _ in range(4)]
+    assert all("errors" not in body for body in answers[:3])
+    assert answers[3]["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
+    # Cheap reads are not counted.
+    assert "errors" not in await gql(api, "{ me { email } }", token)

@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from app.conversation.handler import ConversationHandler, session_store
 from app.events.relay import relay_in_background
 from app.graphql.endpoint import graphql_controller
+from app.graphql.live import SharedReads
 from app.logs import configure_logging
 from app.payments.methods import PaymentMethods
 from app.payments.webhook import payment_return, receive_payment_event
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
             app.state.runtime = runtime
             app.state.settings = settings
             app.state.channels = channels
+            app.state.shared_reads = SharedReads()
             worker = (
                 in_process_worker(runtime.broker, concurrency=settings.worker_concurrency)
                 if in_process

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: LogFormat = "json"
     graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql")
+    graphql_list_rate_per_minute: int = Field(
+        default=240, ge=1, description="Expensive GraphQL reads allowed per token and minute"
+    )
 
     # Shop
     shop_name: str = Field(default="chatcart demo shop", min_length=1, max_length=100)

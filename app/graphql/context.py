@@ -16,6 +16,7 @@ from strawberry.types import Info as StrawberryInfo
 from app.staff.service import StaffIdentity, identify
 
 if TYPE_CHECKING:
+    from app.graphql.live import SharedReads
     from app.resources import Resources
     from app.runtime import Runtime
     from app.settings import Settings
@@ -28,6 +29,7 @@ class Context(BaseContext, kw_only=True):
     resources: Resources
     runtime: Runtime
     channels: ChannelsPlugin | None = None  # live updates (Redis pub/sub)
+    shared_reads: SharedReads | None = None  # live feeds' shared database reads
     connection_params: dict[str, Any] | None = None
     identity: StaffIdentity | None = None
     identified: bool = False

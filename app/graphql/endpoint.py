@@ -29,6 +29,7 @@ async def _context(state: State) -> Context:
         resources=state.resources,
         runtime=state.runtime,
         channels=state.get("channels"),
+        shared_reads=state.get("shared_reads"),
     )
 
 

@@ -8,7 +8,9 @@ web instance, and a reconnecting screen passes the last id it saw to resume.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -73,15 +75,59 @@ class PaymentEventFilter:
     order_id: strawberry.ID | None = strawberry.field(default=None, description="Only this order")
 
 
+class SharedReads:
+    """What many subscribers of one process read about the same event, read once.
+
+    Every screen following the feed wakes for the same new event; the first one reads it
+    (and the order as it is then) from the database, the others share the result. An
+    empty read is never kept: the next event must be seen.
+    """
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.rows: OrderedDict[int, asyncio.Task[list[dict[str, Any]]]] = OrderedDict()
+        self.orders: OrderedDict[int, asyncio.Task[Order | None]] = OrderedDict()
+
+    def next_rows(self, last: int) -> asyncio.Task[list[dict[str, Any]]]:
+        task = self.rows.get(last)
+        if task is None or (task.done() and (task.exception() or not task.result())):
+            task = asyncio.ensure_future(_rows_after(last, None))
+            self.rows[last] = task
+            task.add_done_callback(lambda done: self._forget_empty(last, done))
+            self._trim(self.rows)
+        return task
+
+    def order_at(self, event_id: int, order_id: int) -> asyncio.Task[Order | None]:
+        task = self.orders.get(event_id)
+        if task is None or (task.done() and task.exception() is not None):
+            task = asyncio.ensure_future(find_order(strawberry.ID(str(order_id)), None))
+            self.orders[event_id] = task
+            self._trim(self.orders)
+        return task
+
+    def _forget_empty(self, last: int, done: asyncio.Task[list[dict[str, Any]]]) -> None:
+        useless = done.cancelled() or done.exception() is not None or not done.result()
+        if useless and self.rows.get(last) is done:
+            del self.rows[last]
+
+    def _trim(self, cache: OrderedDict[int, Any]) -> None:
+        while len(cache) > self.size:
+            cache.popitem(last=False)
+
+
 async def _committed(
-    channels: ChannelsPlugin, after: strawberry.ID | None, order_id: int | None
+    channels: ChannelsPlugin, shared: SharedReads, after: strawberry.ID | None, order_id: int | None
 ) -> AsyncIterator[dict[str, Any]]:
     """Event rows after ``after`` (or from now), in id order, forever."""
     async with channels.start_subscription([CHANNEL]) as subscriber:
         notes = subscriber.iter_events()
         last = parse_id(after, "after") if after is not None else await _latest()
         while True:
-            rows = await _rows_after(last, order_id)
+            if order_id is None:
+                # Shielded: one subscriber leaving must not cancel the read the others share.
+                rows = await asyncio.shield(shared.next_rows(last))
+            else:
+                rows = await _rows_after(last, order_id)
             for row in rows:
                 last = row["id"]
                 yield row
@@ -89,6 +135,11 @@ async def _committed(
                 continue
             while json.loads(await anext(notes))["id"] <= last:
                 pass
+
+
+async def _order_now(shared: SharedReads, row: dict[str, Any]) -> Order | None:
+    """The order as it was just after this event (shared by the process's subscribers)."""
+    return await asyncio.shield(shared.order_at(row["id"], row["order"]))
 
 
 async def _latest_inbound(customer_id: int) -> int:
@@ -168,8 +219,9 @@ class Subscription:
     ) -> AsyncGenerator[OrderEventMessage, None]:
         order_id = parse_id(filter.order_id, "orderId") if filter and filter.order_id else None
         statuses = {s.value for s in filter.statuses} if filter and filter.statuses else None
-        async for row in _committed(_channels(info), after, order_id):
-            order = await find_order(strawberry.ID(str(row["order"])), None)
+        shared = info.context.shared_reads or SharedReads()
+        async for row in _committed(_channels(info), shared, after, order_id):
+            order = await _order_now(shared, row)
             if order is None or (statuses and order.status.value not in statuses):
                 continue
             yield OrderEventMessage(
@@ -212,7 +264,8 @@ class Subscription:
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[PaymentEventMessage, None]:
         order_id = parse_id(filter.order_id, "orderId") if filter and filter.order_id else None
-        async for row in _committed(_channels(info), after, order_id):
+        shared = info.context.shared_reads or SharedReads()
+        async for row in _committed(_channels(info), shared, after, order_id):
             if not row["type"].startswith(PAYMENT_TYPES):
                 continue
             payment_id = (row["data"] or {}).get("payment_id")
@@ -223,7 +276,7 @@ class Subscription:
                 and (payment is None or payment.provider != filter.provider)
             ):
                 continue
-            order = await find_order(strawberry.ID(str(row["order"])), None)
+            order = await _order_now(shared, row)
             if order is None:
                 continue
             yield PaymentEventMessage(

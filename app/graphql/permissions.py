@@ -39,7 +39,6 @@ class WithinRateLimit(BasePermission):
 
     message = "Too many list and report requests; wait a minute."
     error_extensions = {"code": ErrorCode.RATE_LIMITED.value}  # noqa: RUF012
-    per_minute = 240
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         staff = await info.context.staff()
@@ -52,7 +51,7 @@ class WithinRateLimit(BasePermission):
             pipe.incr(key)
             pipe.expire(key, 120)
             count, _ = await pipe.execute()
-        return int(count) <= self.per_minute
+        return int(count) <= info.context.settings.graphql_list_rate_per_minute
 
 
 STAFF: list[type[BasePermission]] = [IsStaff]

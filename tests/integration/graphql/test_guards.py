@@ -8,12 +8,11 @@ import httpx
 import pytest
 
 from app.graphql import orders as orders_module
-from app.graphql.permissions import WithinRateLimit
 from app.resources import Resources
 from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
-from tests.conftest import app_client
+from tests.conftest import app_client, make_settings
 from tests.integration.graphql.test_auth import PASSWORD, gql, log_in
 
 
@@ -80,10 +79,17 @@ async def test_an_internal_error_is_masked_with_an_id(
     assert error["extensions"]["errorId"] in error["message"]
 
 
-async def test_expensive_reads_are_limited_per_token(
-    api: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(WithinRateLimit, "per_minute", 3)
+async def test_expensive_reads_are_limited_per_token(db: Resources, settings: Settings) -> None:
+    limited = make_settings(
+        settings.database_url or "", settings.redis_url or "", graphql_list_rate_per_minute=3
+    )
+    await create_staff("bo@shop.example", "Bo", Role.STAFF, PASSWORD)
+    async with app_client(limited) as api:
+        token = await log_in(api, "bo@shop.example")
+        await _rate_checks(api, token)
+
+
+async def _rate_checks(api: httpx.AsyncClient, token: str) -> None:
     answers = [await gql(api, "{ orders(first: 1) { totalCount } }", token) for _ in range(4)]
     assert all("errors" not in body for body in answers[:3])
     assert answers[3]["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}

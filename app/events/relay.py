@@ -72,7 +72,10 @@ async def run_relay(database_url: str, redis: aioredis.Redis, stop: asyncio.Even
                         pass
                     await _first_of(wake, stop, seconds=POLL_SECONDS)
                     wake.clear()
-        except (OSError, asyncpg.PostgresError, aioredis.RedisError) as exc:
+        except Exception as exc:
+            # Whatever a database or Redis outage throws (connection errors, a connection
+            # left mid-operation by a cut, ...), the relay waits and starts over: it must
+            # outlive every outage, and the table still holds what it has to publish.
             log.warning("event relay interrupted; retrying", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), POLL_SECONDS)

@@ -23,3 +23,13 @@ def test_document_is_valid_against_the_schema(document: Path) -> None:
 def test_a_broken_document_is_caught() -> None:
     schema = build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
     assert validate(schema, parse("{ shop { nope } }"))
+
+
+def test_the_readme_examples_are_valid_operations() -> None:
+    schema = build_schema((ROOT / "schema.graphql").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [part.split("```", 1)[0] for part in readme.split("```graphql\n")[1:]]
+    assert blocks
+    for block in blocks:
+        without_comments = "\n".join(line.split("#", 1)[0] for line in block.splitlines())
+        assert validate(schema, parse(without_comments)) == []

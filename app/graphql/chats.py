@@ -18,7 +18,15 @@ from app.customers.tables import Customer as CustomerTable
 from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.graphql.orders import INVALID, MAX_PAGE, Customer, parse_id
+from app.graphql.orders import (
+    INVALID,
+    MAX_PAGE,
+    Customer,
+    PageInfo,
+    decode_id_cursor,
+    id_cursor,
+    parse_id,
+)
 from app.graphql.permissions import STAFF
 from app.whatsapp.outbound import retry_message
 from app.whatsapp.tables import InboundMessage, OutboundMessage
@@ -43,6 +51,19 @@ class OutboundMessageNode:
     error_code: int | None = strawberry.field(description="WhatsApp's error code")
     body: JSON = strawberry.field(description="The Cloud API request body")
     created_at: datetime = strawberry.field(description="When it was queued")
+
+
+@strawberry.type(description="An outbound message and its cursor.")
+class OutboundMessageEdge:
+    cursor: str = strawberry.field(description="Opaque position in the list")
+    node: OutboundMessageNode = strawberry.field(description="The message")
+
+
+@strawberry.type(description="A page of outbound messages, newest first.")
+class OutboundMessageConnection:
+    edges: list[OutboundMessageEdge] = strawberry.field(description="The messages of this page")
+    page_info: PageInfo = strawberry.field(description="Where the next page starts")
+    total_count: int = strawberry.field(description="Messages in this status")
 
 
 @strawberry.type(description="A message a customer sent.")
@@ -108,18 +129,31 @@ class ChatsQuery:
         permission_classes=STAFF,
     )
     async def outbound_messages(
-        self, status: OutboundProblem, first: int = 50
-    ) -> list[OutboundMessageNode]:
+        self, status: OutboundProblem, first: int = 50, after: str | None = None
+    ) -> OutboundMessageConnection:
         if not 1 <= first <= MAX_PAGE:
             raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+        matching = OutboundMessage.status == status.value
+        total = await OutboundMessage.count().where(matching)
+        query = OutboundMessage.select().where(matching)
+        if after is not None:
+            query = query.where(OutboundMessage.id < decode_id_cursor(after))
         rows = (
-            await OutboundMessage.select()
-            .where(OutboundMessage.status == status.value)
-            .order_by(OutboundMessage.id, ascending=False)
-            .limit(first)
+            await query.order_by(OutboundMessage.id, ascending=False)
+            .limit(first + 1)
             .output(load_json=True)
         )
-        return [_outbound(row) for row in rows]
+        edges = [
+            OutboundMessageEdge(cursor=id_cursor(row["id"]), node=_outbound(row))
+            for row in rows[:first]
+        ]
+        return OutboundMessageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
 
     @strawberry.field(
         description="Customers waiting for a person, longest waiting first.",

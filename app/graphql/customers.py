@@ -14,7 +14,10 @@ from app.graphql.orders import (
     MAX_PAGE,
     Order,
     OrderFilter,
+    PageInfo,
     Receipt,
+    decode_id_cursor,
+    id_cursor,
     list_orders,
     parse_id,
 )
@@ -37,6 +40,19 @@ class CustomerProfile:
     async def orders(self, first: int = 20) -> list[Order]:
         page = await list_orders(OrderFilter(customer_id=self.id), first, None)
         return [edge.node for edge in page.edges]
+
+
+@strawberry.type(description="A customer and their cursor.")
+class CustomerEdge:
+    cursor: str = strawberry.field(description="Opaque position in the list")
+    node: CustomerProfile = strawberry.field(description="The customer")
+
+
+@strawberry.type(description="A page of customers, newest first.")
+class CustomerConnection:
+    edges: list[CustomerEdge] = strawberry.field(description="The customers of this page")
+    page_info: PageInfo = strawberry.field(description="Where the next page starts")
+    total_count: int = strawberry.field(description="Customers matching the search")
 
 
 @strawberry.type(description="A receipt with the order it belongs to.")
@@ -70,24 +86,39 @@ def _profile(row: dict[str, Any]) -> CustomerProfile:
 @strawberry.type
 class CustomersQuery:
     @strawberry.field(
-        description="Customers, most recent message first; `search` matches name or phone.",
+        description="Customers, newest first; `search` matches name or phone.",
         permission_classes=STAFF_THROTTLED,
     )
-    async def customers(self, search: str | None = None, first: int = 50) -> list[CustomerProfile]:
+    async def customers(
+        self, search: str | None = None, first: int = 50, after: str | None = None
+    ) -> CustomerConnection:
         if not 1 <= first <= MAX_PAGE:
             raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
-        where, args = "", list[str]()
+        clauses: list[str] = []
+        args: list[object] = []
         if search and search.strip():
-            where = " WHERE c.profile_name ILIKE {} OR c.wa_id LIKE {}"
+            clauses.append("(c.profile_name ILIKE {} OR c.wa_id LIKE {})")
             pattern = f"%{search.strip()}%"
-            args = [pattern, pattern]
-        rows = await CustomerTable.raw(
-            f"{_PROFILE_SQL}{where} GROUP BY c.id "
-            "ORDER BY c.last_inbound_at DESC NULLS LAST, c.id DESC LIMIT {}",
-            *args,
-            first,
+            args += [pattern, pattern]
+        matching = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        count_sql = f"SELECT count(*) AS n FROM customer c{matching}"  # noqa: S608
+        total = (await CustomerTable.raw(count_sql, *args))[0]["n"]
+        if after is not None:
+            clauses.append("c.id < {}")
+            args.append(decode_id_cursor(after))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        page_sql = f"{_PROFILE_SQL}{where} GROUP BY c.id ORDER BY c.id DESC LIMIT {{}}"
+        rows = await CustomerTable.raw(page_sql, *args, first + 1)
+        edges = [
+            CustomerEdge(cursor=id_cursor(row["id"]), node=_profile(row)) for row in rows[:first]
+        ]
+        return CustomerConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=int(total),
         )
-        return [_profile(row) for row in rows]
 
     @strawberry.field(description="One customer.", permission_classes=STAFF)
     async def customer(self, id: strawberry.ID) -> CustomerProfile | None:

@@ -372,9 +372,22 @@ async def payment_by_id(payment_id: int) -> Payment | None:
     return _payment(dict(rows[0])) if rows else None
 
 
+@strawberry.type(description="A payment and its cursor.")
+class PaymentEdge:
+    cursor: str = strawberry.field(description="Opaque position in the list")
+    node: Payment = strawberry.field(description="The payment")
+
+
+@strawberry.type(description="A page of payments, oldest first.")
+class PaymentConnection:
+    edges: list[PaymentEdge] = strawberry.field(description="The payments of this page")
+    page_info: PageInfo = strawberry.field(description="Where the next page starts")
+    total_count: int = strawberry.field(description="Payments matching the filter")
+
+
 async def review_queue(
-    statuses: list[Any] | None, provider: str | None, first: int
-) -> list[Payment]:
+    statuses: list[Any] | None, provider: str | None, first: int, after: str | None
+) -> PaymentConnection:
     if not 1 <= first <= MAX_PAGE:
         raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
     wanted = [s.value for s in statuses] if statuses else ["awaiting_verification", "refund_due"]
@@ -382,12 +395,22 @@ async def review_queue(
     where.add("p.status = ANY({})", wanted)
     if provider:
         where.add("p.provider = {}", provider)
+    count_sql = f"SELECT count(*) AS n FROM payment p{where.sql}"  # noqa: S608
+    total = (await PaymentTable.raw(count_sql, *where.args))[0]["n"]
+    if after is not None:
+        where.add("p.id > {}", decode_id_cursor(after))
     rows = await PaymentTable.raw(
-        f"{_PAYMENT_SQL}{where.sql} ORDER BY p.created_at, p.id LIMIT {{}}",
-        *where.args,
-        first,
+        f"{_PAYMENT_SQL}{where.sql} ORDER BY p.id LIMIT {{}}", *where.args, first + 1
     )
-    return [_payment(dict(row)) for row in rows]
+    page = [_payment(dict(row)) for row in rows[:first]]
+    edges = [PaymentEdge(cursor=id_cursor(int(p.id)), node=p) for p in page]
+    return PaymentConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+        ),
+        total_count=int(total),
+    )
 
 
 # --- Deciding -----------------------------------------------------------------------------
@@ -474,8 +497,9 @@ class OrdersQuery:
         statuses: list[PaymentStatus] | None = None,
         provider: str | None = None,
         first: int = 50,
-    ) -> list[Payment]:
-        return await review_queue(statuses, provider, first)
+        after: str | None = None,
+    ) -> PaymentConnection:
+        return await review_queue(statuses, provider, first, after)
 
 
 @strawberry.type
@@ -581,6 +605,21 @@ def parse_id(value: str, field: str) -> int:
 
 def _cursor(placed_at: datetime, order_id: int) -> str:
     return base64.urlsafe_b64encode(f"{placed_at.isoformat()}|{order_id}".encode()).decode()
+
+
+def id_cursor(row_id: int) -> str:
+    """A cursor for lists kept in id order."""
+    return base64.urlsafe_b64encode(f"id|{row_id}".encode()).decode()
+
+
+def decode_id_cursor(cursor: str) -> int:
+    try:
+        kind, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if kind != "id":
+            raise ValueError(kind)
+        return int(row_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, int]:

@@ -30,8 +30,14 @@ async def test_a_customer_shows_orders_and_what_they_paid(
 ) -> None:
     token = await log_in(api, "ada@shop.example")
     _, customer_id = await an_order(1, paid=True, settings=settings)
-    found = await gql(api, '{ customers(search: "Buyer 1") { id name orderCount spend } }', token)
-    assert found["data"]["customers"] == [
+    found = await gql(
+        api,
+        '{ customers(search: "Buyer 1") { totalCount '
+        "edges { node { id name orderCount spend } } } }",
+        token,
+    )
+    assert found["data"]["customers"]["totalCount"] == 1
+    assert [edge["node"] for edge in found["data"]["customers"]["edges"]] == [
         {"id": str(customer_id), "name": "Buyer 1", "orderCount": 1, "spend": 498}
     ]
     detail = await gql(

@@ -158,8 +158,14 @@ async def test_dead_letters_are_listed_and_retried(api: httpx.AsyncClient, token
             OutboundMessage.last_error: "(#131000) Something went wrong",
         }
     ).where(OutboundMessage.id == message_id)
-    listed = await gql(api, "{ outboundMessages(status: DEAD) { id attempts lastError } }", token)
-    assert listed["data"]["outboundMessages"] == [
+    listed = await gql(
+        api,
+        "{ outboundMessages(status: DEAD) { totalCount "
+        "edges { node { id attempts lastError } } } }",
+        token,
+    )
+    assert listed["data"]["outboundMessages"]["totalCount"] == 1
+    assert [edge["node"] for edge in listed["data"]["outboundMessages"]["edges"]] == [
         {"id": str(message_id), "attempts": 8, "lastError": "(#131000) Something went wrong"}
     ]
     retry = """mutation($id: ID!) { retryOutboundMessage(id: $id) {

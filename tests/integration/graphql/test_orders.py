@@ -143,8 +143,11 @@ async def test_staff_confirm_a_claimed_payment_and_the_receipt_follows(
     api: httpx.AsyncClient, token: str
 ) -> None:
     number, payment_id = await an_order(1, claimed=True)
-    queue = await gql(api, "{ payments { id status orderNumber } }", token)
-    assert queue["data"]["payments"] == [
+    queue = await gql(
+        api, "{ payments { totalCount edges { node { id status orderNumber } } } }", token
+    )
+    assert queue["data"]["payments"]["totalCount"] == 1
+    assert [edge["node"] for edge in queue["data"]["payments"]["edges"]] == [
         {"id": str(payment_id), "status": "AWAITING_VERIFICATION", "orderNumber": number}
     ]
     confirm = """mutation($id: ID!) { confirmPayment(id: $id, note: "in the bank") {
@@ -205,9 +208,20 @@ async def test_without_a_token_orders_and_payments_stay_closed(api: httpx.AsyncC
     for query in (
         "{ orders(first: 5) { totalCount } }",
         f"{{ order(number: {number}) {{ status }} }}",
-        "{ payments { id } }",
+        "{ payments { totalCount } }",
         f'mutation {{ confirmPayment(id: "{payment_id}") {{ errors {{ code }} }} }}',
     ):
         body = await gql(api, query)
         assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}, query
     assert await Receipt.count() == 0
+
+
+async def test_the_review_queue_pages_oldest_first(api: httpx.AsyncClient, token: str) -> None:
+    claimed = [(await an_order(n, claimed=True))[1] for n in range(3)]
+    page = """query($after: String) { payments(first: 2, after: $after) {
+      pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    first = (await gql(api, page, token))["data"]["payments"]
+    rest = (await gql(api, page, token, after=first["pageInfo"]["endCursor"]))["data"]["payments"]
+    ids = [int(e["node"]["id"]) for e in first["edges"] + rest["edges"]]
+    assert ids == claimed
+    assert (first["pageInfo"]["hasNextPage"], rest["pageInfo"]["hasNextPage"]) == (True, False)

@@ -110,13 +110,6 @@ def _outbound(row: dict[str, Any]) -> OutboundMessageNode:
     )
 
 
-def _text(payload: dict[str, Any]) -> str | None:
-    """The text of a stored inbound message (``{"message": <WhatsApp message>, …}``)."""
-    message = payload.get("message")
-    text = message.get("text") if isinstance(message, dict) else None
-    return text.get("body") if isinstance(text, dict) else None
-
-
 async def _kick(info: Info, customer_id: int) -> None:
     """Send now what was queued, rather than at the next sweep."""
     await info.context.runtime.tasks.deliver_outbound.kiq(customer_id)
@@ -166,37 +159,41 @@ class ChatsQuery:
             .order_by(CustomerTable.handover_since)
             .limit(MAX_PAGE)
         )
-        found = []
-        for row in customers:
-            messages = (
-                await InboundMessage.select()
-                .where(InboundMessage.customer == row["id"])
-                .order_by(InboundMessage.sent_at, ascending=False)
-                .limit(RECENT_MESSAGES)
-                .output(load_json=True)
+        recent: dict[int, list[InboundMessageNode]] = {row["id"]: [] for row in customers}
+        if recent:
+            # Each waiting customer's latest messages, in one statement.
+            rows = await InboundMessage.raw(
+                "SELECT id, customer, type, sent_at, text FROM ("
+                "  SELECT id, customer, type, sent_at, payload->'message'->'text'->>'body' AS text,"
+                "  row_number() OVER (PARTITION BY customer ORDER BY sent_at DESC, id DESC) AS n"
+                "  FROM inbound_message WHERE customer = ANY({})) m "
+                "WHERE n <= {} ORDER BY customer, sent_at DESC, id DESC",
+                list(recent),
+                RECENT_MESSAGES,
             )
-            found.append(
-                Handover(
-                    customer=Customer(
-                        id=strawberry.ID(str(row["id"])),
-                        name=row["profile_name"],
-                        phone=row["wa_id"],
-                        user_id=row["user_id"],
-                    ),
-                    since=row["handover_since"],
-                    last_inbound_at=row["last_inbound_at"],
-                    messages=[
-                        InboundMessageNode(
-                            id=strawberry.ID(str(m["id"])),
-                            type=m["type"],
-                            text=_text(m["payload"]),
-                            sent_at=m["sent_at"],
-                        )
-                        for m in messages
-                    ],
+            for m in rows:
+                recent[m["customer"]].append(
+                    InboundMessageNode(
+                        id=strawberry.ID(str(m["id"])),
+                        type=m["type"],
+                        text=m["text"],
+                        sent_at=m["sent_at"],
+                    )
                 )
+        return [
+            Handover(
+                customer=Customer(
+                    id=strawberry.ID(str(row["id"])),
+                    name=row["profile_name"],
+                    phone=row["wa_id"],
+                    user_id=row["user_id"],
+                ),
+                since=row["handover_since"],
+                last_inbound_at=row["last_inbound_at"],
+                messages=recent[row["id"]],
             )
-        return found
+            for row in customers
+        ]
 
 
 @strawberry.type

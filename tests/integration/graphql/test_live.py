@@ -24,6 +24,7 @@ from app.customers.service import register_customer
 from app.customers.tables import Customer
 from app.main import create_app
 from app.ordering.service import PlaceOrder, place_order
+from app.ordering.tables import OrderEvent
 from app.ordering.values import CartLine, Fulfilment, ShopTerms
 from app.payments.providers import MANUAL
 from app.payments.service import PaymentRecord, claim_payment, open_payment
@@ -32,6 +33,7 @@ from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
 from app.whatsapp.signature import sign
+from app.whatsapp.tables import InboundMessage
 from tests.conftest import make_settings
 from tests.e2e.chat_driver import webhook_body
 from tests.integration.graphql.test_auth import LOGIN, PASSWORD
@@ -107,7 +109,8 @@ async def test_a_new_order_and_its_payment_reach_a_subscribed_screen(
     shop: AsyncTestClient[Any],
 ) -> None:
     token = await token_for(shop)
-    async with subscribe(shop, token, ORDER_EVENTS) as ws:
+    # From the latest event on: the subscription may start after the next commit.
+    async with subscribe(shop, token, ORDER_EVENTS, after=str(in_app(shop, latest_event))) as ws:
         order_id, number, customer_id = in_app(shop, an_order, 1)
         placed = next_payload(ws)
         assert (placed["type"], placed["actor"]) == ("OrderPlaced", "customer")
@@ -123,7 +126,8 @@ async def test_resuming_with_after_replays_exactly_the_missed_events(
     shop: AsyncTestClient[Any],
 ) -> None:
     token = await token_for(shop)
-    async with subscribe(shop, token, ORDER_EVENTS) as ws:
+    # From the latest event on: the subscription may start after the next commit.
+    async with subscribe(shop, token, ORDER_EVENTS, after=str(in_app(shop, latest_event))) as ws:
         in_app(shop, an_order, 3)
         last_seen = next_payload(ws)["id"]
     # Disconnected: three orders happen meanwhile.
@@ -141,7 +145,13 @@ async def test_resuming_with_after_replays_exactly_the_missed_events(
 async def test_a_filter_keeps_other_orders_off_the_screen(shop: AsyncTestClient[Any]) -> None:
     token = await token_for(shop)
     watched_id, watched_number, _ = in_app(shop, an_order, 8)
-    async with subscribe(shop, token, ORDER_EVENTS, filter={"orderId": str(watched_id)}) as ws:
+    async with subscribe(
+        shop,
+        token,
+        ORDER_EVENTS,
+        filter={"orderId": str(watched_id)},
+        after=str(in_app(shop, latest_event)),
+    ) as ws:
         in_app(shop, an_order, 9)  # someone else's order: not on this screen
         in_app(shop, open_manual, watched_id)
         event = next_payload(ws)
@@ -183,10 +193,29 @@ async def test_a_customer_waiting_for_a_person_is_heard_live(
 
         await say("human")
         customer_id = await wait_in_app(shop, handover_customer)
-        query = """subscription($id: ID!) { handoverMessages(customerId: $id) { type text } }"""
-        async with subscribe(shop, token, query, id=str(customer_id)) as ws:
+        # From the message asking for a person on: the subscription may start after the
+        # next message is stored, and `after` makes that race harmless.
+        seen = in_app(shop, last_inbound)
+        query = """subscription($id: ID!, $after: ID) {
+          handoverMessages(customerId: $id, after: $after) { type text } }"""
+        async with subscribe(shop, token, query, id=str(customer_id), after=str(seen)) as ws:
             await say("is anyone there?")
             assert next_payload(ws) == {"type": "text", "text": "is anyone there?"}
+
+
+async def latest_event() -> int:
+    row = await OrderEvent.select(OrderEvent.id).order_by(OrderEvent.id, ascending=False).first()
+    return int(row["id"]) if row else 0
+
+
+async def last_inbound() -> int:
+    row = (
+        await InboundMessage.select(InboundMessage.id)
+        .order_by(InboundMessage.id, ascending=False)
+        .first()
+    )
+    assert row is not None
+    return int(row["id"])
 
 
 async def handover_customer() -> int | None:

@@ -7,6 +7,7 @@ opens). The identity is looked up once per request or connection.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from litestar.channels import ChannelsPlugin
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 BEARER = "bearer "
+RECHECK_SECONDS = 30.0
 
 
 class Context(BaseContext, kw_only=True):
@@ -32,14 +34,23 @@ class Context(BaseContext, kw_only=True):
     shared_reads: SharedReads | None = None  # live feeds' shared database reads
     connection_params: dict[str, Any] | None = None
     identity: StaffIdentity | None = None
-    identified: bool = False
+    identified_at: float | None = None
 
     async def staff(self) -> StaffIdentity | None:
-        """The staff member behind this request's token, or ``None``."""
-        if not self.identified:
+        """The staff member behind this request's token, or ``None``.
+
+        An HTTP request looks the token up once. A WebSocket lives for hours, so its token
+        is looked up again every ``RECHECK_SECONDS``: a logout, a deactivation or an expiry
+        ends what the connection may do.
+        """
+        now = time.monotonic()
+        stale = self.identified_at is None or (
+            self.websocket is not None and now - self.identified_at > RECHECK_SECONDS
+        )
+        if stale:
             token = bearer_token(self._authorization())
             self.identity = await identify(token) if token else None
-            self.identified = True
+            self.identified_at = now
         return self.identity
 
     @property

@@ -36,9 +36,9 @@ class CustomerProfile:
     order_count: int = strawberry.field(description="Orders placed")
     spend: int = strawberry.field(description="Paid orders' totals, minor units")
 
-    @strawberry.field(description="Their orders, newest first.")
-    async def orders(self, first: int = 20) -> list[Order]:
-        page = await list_orders(OrderFilter(customer_id=self.id), first, None)
+    @strawberry.field(description="Their latest orders, newest first (at most 20).")
+    async def orders(self, first: int = 10) -> list[Order]:
+        page = await list_orders(OrderFilter(customer_id=self.id), min(max(first, 1), 20), None)
         return [edge.node for edge in page.edges]
 
 

@@ -133,8 +133,11 @@ async def _committed(
                 yield row
             if len(rows) == BATCH:
                 continue
-            while json.loads(await anext(notes))["id"] <= last:
-                pass
+            while True:
+                note = json.loads(await anext(notes))
+                mine = order_id is None or note.get("order_id") == order_id
+                if note["id"] > last and mine:
+                    break
 
 
 async def _order_now(shared: SharedReads, row: dict[str, Any]) -> Order | None:
@@ -159,6 +162,14 @@ async def _rows_after(last: int, order_id: int | None) -> list[dict[str, Any]]:
     if order_id is not None:
         query = query.where(OrderEventTable.order == order_id)
     return list(await query.order_by(OrderEventTable.id).limit(BATCH).output(load_json=True))
+
+
+async def _still_allowed(info: Info) -> None:
+    """End a feed whose token was revoked, expired or whose account was deactivated."""
+    if await info.context.staff() is None:
+        raise GraphQLError(
+            "The session ended: log in again.", extensions={"code": "UNAUTHENTICATED"}
+        )
 
 
 def _channels(info: Info) -> ChannelsPlugin:
@@ -221,6 +232,7 @@ class Subscription:
         statuses = {s.value for s in filter.statuses} if filter and filter.statuses else None
         shared = info.context.shared_reads or SharedReads()
         async for row in _committed(_channels(info), shared, after, order_id):
+            await _still_allowed(info)
             order = await _order_now(shared, row)
             if order is None or (statuses and order.status.value not in statuses):
                 continue
@@ -244,6 +256,7 @@ class Subscription:
         customer = parse_id(customer_id, "customerId")
         start = parse_id(after, "after") if after is not None else await _latest_inbound(customer)
         async for row in _customer_messages(_channels(info), customer, start):
+            await _still_allowed(info)
             yield HandoverMessage(
                 id=strawberry.ID(str(row["id"])),
                 customer_id=customer_id,
@@ -266,6 +279,7 @@ class Subscription:
         order_id = parse_id(filter.order_id, "orderId") if filter and filter.order_id else None
         shared = info.context.shared_reads or SharedReads()
         async for row in _committed(_channels(info), shared, after, order_id):
+            await _still_allowed(info)
             if not row["type"].startswith(PAYMENT_TYPES):
                 continue
             payment_id = (row["data"] or {}).get("payment_id")

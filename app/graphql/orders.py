@@ -142,12 +142,13 @@ class Order:
     payments: list[Payment] = strawberry.field(description="Every payment attempt, oldest first")
     receipt: Receipt | None = strawberry.field(description="The receipt, once paid")
 
-    @strawberry.field(description="The audit trail, oldest first.")
+    @strawberry.field(description="The audit trail, oldest first (at most 500 events).")
     async def events(self) -> list[OrderEvent]:
         rows = (
             await OrderEventTable.select()
             .where(OrderEventTable.order == int(self.id))
             .order_by(OrderEventTable.id)
+            .limit(500)
             .output(load_json=True)
         )
         return [

@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from app.errors import DomainError, ErrorCode, InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
 from app.graphql.permissions import ADMIN, STAFF
@@ -112,15 +112,16 @@ class StaffMutation:
     )
     async def login(self, info: Info, email: str, password: str) -> LoginPayload:
         throttle = LoginThrottle(info.context.resources.redis)
-        address = info.context.client_address
         try:
-            await throttle.check(email, address)
+            counted = service.normalize_email(email)
+        except DomainError:
+            counted = email.strip().lower()
+        try:
+            await throttle.attempt(counted, info.context.client_address)
             session = await service.log_in(email, password, ttl=SESSION_TTL)
         except DomainError as error:
-            if error.code is ErrorCode.UNAUTHENTICATED:
-                await throttle.failed(email, address)
             return LoginPayload(errors=user_errors(error))
-        await throttle.succeeded(email)
+        await throttle.succeeded(counted, info.context.client_address)
         return LoginPayload(
             token=session.token, expires_at=session.expires_at, staff=StaffMember.of(session.staff)
         )

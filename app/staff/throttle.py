@@ -1,8 +1,10 @@
 """Login attempts are limited per email and per client address, in Redis.
 
-Failed attempts are counted in a fixed window; past the limit further attempts are
-refused without checking the password, so guessing is slow whichever of the two an
-attacker varies. A successful login clears its email's count.
+Every attempt is counted, atomically and before the password is checked, in a fixed
+window; past the limit attempts are refused without checking the password, so guessing
+is slow whichever of the two an attacker varies, and parallel bursts cannot slip through.
+A successful login clears its email's count. Callers pass the normalised email, so
+spelling variants of one address share one count.
 """
 
 from __future__ import annotations
@@ -25,24 +27,26 @@ class LoginThrottle:
     per_address: int = 30
     window: timedelta = timedelta(minutes=15)
 
-    async def check(self, email: str, address: str) -> None:
-        by_email, by_address = await self.redis.mget(self._email(email), self._address(address))
-        if int(by_email or 0) >= self.per_email or int(by_address or 0) >= self.per_address:
-            minutes = int(self.window.total_seconds() // 60)
-            raise RateLimited(
-                f"Too many failed logins; try again in {minutes} minutes.", field="email"
-            )
-
-    async def failed(self, email: str, address: str) -> None:
+    async def attempt(self, email: str, address: str) -> None:
+        """Count this attempt; ``RateLimited`` if it is over either limit."""
         seconds = int(self.window.total_seconds())
         async with self.redis.pipeline(transaction=True) as pipe:
             for key in (self._email(email), self._address(address)):
                 pipe.incr(key)
                 pipe.expire(key, seconds, nx=True)
-            await pipe.execute()
+            by_email, _, by_address, _ = await pipe.execute()
+        if int(by_email) > self.per_email or int(by_address) > self.per_address:
+            minutes = int(self.window.total_seconds() // 60)
+            raise RateLimited(
+                f"Too many login attempts; try again in {minutes} minutes.", field="email"
+            )
 
-    async def succeeded(self, email: str) -> None:
-        await self.redis.delete(self._email(email))
+    async def succeeded(self, email: str, address: str) -> None:
+        """A good login: its email starts over, and it does not count against its address."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._email(email))
+            pipe.decr(self._address(address))
+            await pipe.execute()
 
     def _email(self, email: str) -> str:
         # Hashed: Redis keys show up in monitoring, email addresses should not.

@@ -10,6 +10,7 @@ import pytest
 from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
 
+from app.graphql import context as context_module
 from app.main import create_app
 from app.resources import Resources
 from app.settings import Settings
@@ -186,3 +187,34 @@ async def test_a_websocket_that_never_initialises_is_closed(
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_json()  # nothing sent: the server gives up after 3 s
             assert closed.value.code == 4408
+
+
+async def test_an_open_websocket_loses_its_rights_when_the_account_is_deactivated(
+    db: Resources, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "RECHECK_SECONDS", 0.0)
+    await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        variables = {"email": "ada@shop.example", "password": PASSWORD}
+        response = await client.post("/graphql", json={"query": LOGIN, "variables": variables})
+        token = response.json()["data"]["login"]["token"]
+        with await client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"]
+        ) as ws:
+            init = {"authorization": f"Bearer {token}"}
+            ws.send_json({"type": "connection_init", "payload": init})
+            assert ws.receive_json()["type"] == "connection_ack"
+            me = {"query": "{ me { email } }"}
+            ws.send_json({"id": "1", "type": "subscribe", "payload": me})
+            assert ws.receive_json()["payload"]["data"] == {"me": {"email": "ada@shop.example"}}
+            ws.receive_json()  # complete
+            out = await client.post(
+                "/graphql",
+                json={"query": "mutation { logout { ok } }"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert out.json()["data"] == {"logout": {"ok": True}}
+            ws.send_json({"id": "2", "type": "subscribe", "payload": me})
+            refused = ws.receive_json()
+            assert refused["type"] == "next", refused
+            assert refused["payload"]["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}

@@ -4,8 +4,6 @@ audit trail)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable
 from datetime import datetime
 
@@ -19,7 +17,15 @@ from app.catalog.tables import Product as ProductTable
 from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.graphql.orders import INVALID, MAX_PAGE, PageInfo, parse_id
+from app.graphql.paging import (
+    INVALID,
+    PageInfo,
+    check_page_size,
+    cursor,
+    cursor_key,
+    page_info,
+    parse_id,
+)
 from app.graphql.permissions import ADMIN, STAFF, STAFF_THROTTLED
 
 
@@ -121,8 +127,7 @@ class ProductPayload:
 async def list_products(
     filter: ProductFilter | None, first: int, after: str | None
 ) -> ProductConnection:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+    check_page_size(first)
     query = ProductTable.select()
     active = True if filter is None or filter.active is None else filter.active
     query = query.where(
@@ -148,29 +153,26 @@ async def list_products(
     )
     total = len(rows)
     if after is not None:
-        name, product_id = _decode(after)
+        name, product_id = _decode_product_cursor(after)
         rows = [p for p in rows if (p.name.casefold(), p.id) > (name, product_id)]
     page = rows[:first]
-    edges = [ProductEdge(cursor=_cursor(p), node=Product.of(p)) for p in page]
+    edges = [ProductEdge(cursor=_product_cursor(p), node=Product.of(p)) for p in page]
     return ProductConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
         total_count=total,
     )
 
 
-def _cursor(product: ProductRecord) -> str:
-    return base64.urlsafe_b64encode(f"{product.id}|{product.name.casefold()}".encode()).decode()
+def _product_cursor(product: ProductRecord) -> str:
+    return cursor(product.id, product.name.casefold())
 
 
-def _decode(cursor: str) -> tuple[str, int]:
-    try:
-        product_id, _, name = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return name, int(product_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
+def _decode_product_cursor(value: str) -> tuple[str, int]:
+    product_id, name = cursor_key(value, 2)
+    if not product_id.isdigit():
+        raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID)
+    return name, int(product_id)
 
 
 async def _actor(info: Info) -> str:

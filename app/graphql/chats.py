@@ -9,7 +9,6 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from app.conversation.handler import session_store
@@ -18,13 +17,14 @@ from app.customers.tables import Customer as CustomerTable
 from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
-from app.graphql.orders import (
-    INVALID,
+from app.graphql.orders import Customer
+from app.graphql.paging import (
     MAX_PAGE,
-    Customer,
     PageInfo,
+    check_page_size,
     decode_id_cursor,
     id_cursor,
+    page_info,
     parse_id,
 )
 from app.graphql.permissions import STAFF
@@ -124,8 +124,7 @@ class ChatsQuery:
     async def outbound_messages(
         self, status: OutboundProblem, first: int = 50, after: str | None = None
     ) -> OutboundMessageConnection:
-        if not 1 <= first <= MAX_PAGE:
-            raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+        check_page_size(first)
         matching = OutboundMessage.status == status.value
         total = await OutboundMessage.count().where(matching)
         query = OutboundMessage.select().where(matching)
@@ -142,9 +141,7 @@ class ChatsQuery:
         ]
         return OutboundMessageConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
             total_count=total,
         )
 

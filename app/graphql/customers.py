@@ -6,19 +6,15 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 
 from app.customers.tables import Customer as CustomerTable
-from app.graphql.orders import (
-    INVALID,
-    MAX_PAGE,
-    Order,
-    OrderFilter,
+from app.graphql.orders import Order, OrderFilter, Receipt, list_orders
+from app.graphql.paging import (
     PageInfo,
-    Receipt,
+    check_page_size,
     decode_id_cursor,
     id_cursor,
-    list_orders,
+    page_info,
     parse_id,
 )
 from app.graphql.permissions import STAFF, STAFF_THROTTLED
@@ -92,8 +88,7 @@ class CustomersQuery:
     async def customers(
         self, search: str | None = None, first: int = 50, after: str | None = None
     ) -> CustomerConnection:
-        if not 1 <= first <= MAX_PAGE:
-            raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+        check_page_size(first)
         clauses: list[str] = []
         args: list[object] = []
         if search and search.strip():
@@ -114,9 +109,7 @@ class CustomersQuery:
         ]
         return CustomerConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-            ),
+            page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
             total_count=int(total),
         )
 

@@ -23,15 +23,8 @@ from strawberry.scalars import JSON
 from app.conversation.handler import HANDOVER_CHANNEL
 from app.events.relay import CHANNEL
 from app.graphql.context import Info
-from app.graphql.orders import (
-    INVALID,
-    Order,
-    OrderStatus,
-    Payment,
-    find_order,
-    parse_id,
-    payment_by_id,
-)
+from app.graphql.orders import Order, OrderStatus, Payment, find_order, payment_by_id
+from app.graphql.paging import INVALID, parse_id
 from app.graphql.permissions import STAFF
 from app.ordering.tables import OrderEvent as OrderEventTable
 from app.whatsapp.tables import InboundMessage

@@ -8,8 +8,6 @@ data; the audit trail, asked for on the detail screen, is one more statement per
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from dataclasses import dataclass
@@ -22,9 +20,20 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from app import actors
-from app.errors import DomainError, ErrorCode, NotFound
+from app.errors import DomainError, NotFound
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
+from app.graphql.paging import (
+    INVALID,
+    PageInfo,
+    check_page_size,
+    cursor,
+    cursor_key,
+    decode_id_cursor,
+    id_cursor,
+    page_info,
+    parse_id,
+)
 from app.graphql.permissions import STAFF, STAFF_THROTTLED
 from app.ordering import service as ordering
 from app.ordering.states import OrderStatus as OrderStatusValue
@@ -36,8 +45,6 @@ from app.payments.methods import stop_attempts
 from app.payments.states import PaymentStatus as PaymentStatusValue
 from app.payments.tables import Payment as PaymentTable
 from app.receipts import service as receipts
-
-MAX_PAGE = 100
 
 
 @strawberry.enum(description="Where an order is in its lifecycle.")
@@ -163,12 +170,6 @@ class Order:
         ]
 
 
-@strawberry.type(description="Relay page information.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="There are more after endCursor")
-    end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page")
-
-
 @strawberry.type(description="An order and its cursor.")
 class OrderEdge:
     cursor: str = strawberry.field(description="Opaque position in the list")
@@ -261,15 +262,14 @@ def _filters(where: _Where, filter: OrderFilter | None) -> None:
 
 
 async def list_orders(filter: OrderFilter | None, first: int, after: str | None) -> OrderConnection:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+    check_page_size(first)
     where = _Where([], [])
     _filters(where, filter)
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
     count_sql = f"SELECT count(*) AS n FROM orders o{where.sql}"  # noqa: S608
     count_rows = await OrderTable.raw(count_sql, *where.args)
     if after is not None:
-        placed_at, order_id = _decode_cursor(after)
+        placed_at, order_id = _decode_order_cursor(after)
         where.add("(o.placed_at, o.id) < ({}, {})", placed_at, order_id)
     rows = await OrderTable.raw(
         f"{_ORDER_SQL}{where.sql} ORDER BY o.placed_at DESC, o.id DESC LIMIT {{}}",
@@ -277,12 +277,10 @@ async def list_orders(filter: OrderFilter | None, first: int, after: str | None)
         first + 1,
     )
     page = [_order(row) for row in rows[:first]]
-    edges = [OrderEdge(cursor=_cursor(o.placed_at, int(o.id)), node=o) for o in page]
+    edges = [OrderEdge(cursor=_order_cursor(o.placed_at, int(o.id)), node=o) for o in page]
     return OrderConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
         total_count=int(count_rows[0]["n"]),
     )
 
@@ -389,8 +387,7 @@ class PaymentConnection:
 async def review_queue(
     statuses: list[Any] | None, provider: str | None, first: int, after: str | None
 ) -> PaymentConnection:
-    if not 1 <= first <= MAX_PAGE:
-        raise GraphQLError(f"`first` must be between 1 and {MAX_PAGE}.", extensions=INVALID)
+    check_page_size(first)
     wanted = [s.value for s in statuses] if statuses else ["awaiting_verification", "refund_due"]
     where = _Where([], [])
     where.add("p.status = ANY({})", wanted)
@@ -407,9 +404,7 @@ async def review_queue(
     edges = [PaymentEdge(cursor=id_cursor(int(p.id)), node=p) for p in page]
     return PaymentConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
+        page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
         total_count=int(total),
     )
 
@@ -595,39 +590,16 @@ class OrdersMutation:
 
 # --- Helpers ----------------------------------------------------------------------------------
 
-INVALID = {"code": ErrorCode.INVALID.value}
+
+def _order_cursor(placed_at: datetime, order_id: int) -> str:
+    return cursor(placed_at.isoformat(), order_id)
 
 
-def parse_id(value: str, field: str) -> int:
-    if not str(value).isdigit() or len(str(value)) > 12:
-        raise GraphQLError(f"`{field}` is not a valid id: {value!r}.", extensions=INVALID)
-    return int(value)
-
-
-def _cursor(placed_at: datetime, order_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{placed_at.isoformat()}|{order_id}".encode()).decode()
-
-
-def id_cursor(row_id: int) -> str:
-    """A cursor for lists kept in id order."""
-    return base64.urlsafe_b64encode(f"id|{row_id}".encode()).decode()
-
-
-def decode_id_cursor(cursor: str) -> int:
+def _decode_order_cursor(value: str) -> tuple[datetime, int]:
+    placed, order_id = cursor_key(value, 2)
     try:
-        kind, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        if kind != "id":
-            raise ValueError(kind)
-        return int(row_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        placed, _, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         return datetime.fromisoformat(placed), int(order_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
 
 

@@ -15,7 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from app.conversation.handler import ConversationHandler, session_store
 from app.events.relay import relay_in_background
-from app.graphql.endpoint import graphql_controller
+from app.graphql.endpoint import graphql_handlers
 from app.graphql.live import SharedReads
 from app.logs import configure_logging
 from app.payments.methods import PaymentMethods
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         receive_payment_event,
         payment_return,
         download_receipt,
-        graphql_controller(settings),
+        *graphql_handlers(settings),
     ]
     if settings.whatsapp_transport == "sandbox":
         handlers.append(sandbox_messages)

@@ -9,13 +9,20 @@ from __future__ import annotations
 import zoneinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name, list_currencies
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.ordering.values import ShopTerms
 
@@ -59,6 +66,11 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=False, description="Serve the GraphiQL IDE at /graphql")
     graphql_list_rate_per_minute: int = Field(
         default=240, ge=1, description="Expensive GraphQL reads allowed per token and minute"
+    )
+    trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
+        default=(),
+        description="Reverse proxies (addresses or networks, comma-separated) whose "
+        "X-Forwarded-For names the client",
     )
 
     # Shop
@@ -118,6 +130,13 @@ class Settings(BaseSettings):
     payment_gateway_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     payment_gateway_failure_threshold: int = Field(default=5, ge=1, le=100)
     payment_gateway_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @field_validator("database_url")
     @classmethod

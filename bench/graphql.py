@@ -2,11 +2,17 @@
 
 Seeds 200 customers, 50 products and 1,000 orders x 3 items x 1 payment into a fresh
 database, starts `chatcart serve` (one web process) against the local PostgreSQL and
-Redis, and drives it from this process over loopback:
+Redis, and drives it over loopback:
 
   (a) the orders board: the 100 newest orders with customer, items and payments;
   (b) one order by number with its items;
   (c) WebSocket subscribers to orderEvents: commit-to-delivery latency.
+
+(a) and (b) are driven by wrk (Debian package `wrk`) when it is installed, the load
+generator the reference figures were measured with; without it, by an httpx client in
+this process, which costs more CPU than the server it measures and so reports less.
+Each answer is checked for errors first, and the CPU the web process and PostgreSQL spent
+per request is reported alongside.
 
 Usage: .venv/bin/python bench/graphql.py [--seconds 15] [--clients 16] [--subscribers 200]
 Environment: BENCH_POSTGRES (admin URL, default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -20,14 +26,16 @@ import asyncio
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
@@ -157,22 +165,24 @@ async def login(url: str) -> str:
 
 
 async def load(
-    url: str, token: str, query: str, variables: Any, *, seconds: float, clients: int
+    url: str, token: str, bodies: list[str], *, seconds: float, clients: int
 ) -> dict[str, float]:
+    """The same measurement as ``wrk_load``, from an httpx client in this process."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    turn = 0
 
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as http:
 
         async def client() -> None:
-            nonlocal errors
+            nonlocal errors, turn
             while time.perf_counter() < deadline:
-                body = {"query": query, "variables": variables()}
+                turn += 1
                 started = time.perf_counter()
-                response = await http.post("/graphql", json=body)
+                response = await http.post("/graphql", content=bodies[turn % len(bodies)])
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200 or "errors" in response.json():
                     errors += 1
@@ -188,6 +198,86 @@ async def load(
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99) - 1],
     }
+
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+local bodies = {}
+for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+local n = 0
+request = function()
+  n = n % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[n])
+end
+"""
+
+
+def wrk_load(
+    url: str, token: str, bodies: list[str], *, seconds: float, clients: int
+) -> dict[str, float]:
+    """Drive ``bodies`` (round robin) with wrk and read its summary."""
+    with tempfile.TemporaryDirectory() as folder:
+        script, lines = Path(folder, "post.lua"), Path(folder, "bodies.txt")
+        script.write_text(WRK_SCRIPT)
+        lines.write_text("\n".join(bodies) + "\n")
+        command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency",
+                   "-s", str(script), f"{url}/graphql"]  # fmt: skip
+        env = {**os.environ, "BENCH_TOKEN": token, "BENCH_BODIES": str(lines)}
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    def figure(pattern: str) -> float:
+        found = re.search(pattern, out)
+        return float(found.group(1)) if found else 0.0
+
+    def millis(label: str) -> float:
+        found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        if not found:
+            return 0.0
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+        return float(found.group(1)) * scale
+
+    return {
+        "requests": figure(r"(\d+) requests in"),
+        "errors": figure(r"Non-2xx or 3xx responses: (\d+)"),
+        "req_per_s": figure(r"Requests/sec:\s+([\d.]+)"),
+        "p50_ms": millis("50%"),
+        "p99_ms": millis("99%"),
+    }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (from /proc; 0 where unreadable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def postgres_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    found = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()] or [server.pid]
+
+
+async def check_answers(url: str, token: str, bodies: list[str]) -> None:
+    """Every document must answer with data and no errors before it is measured."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, headers=headers) as http:
+        for body in bodies[:3]:
+            answer = (await http.post("/graphql", content=body)).json()
+            if answer.get("errors") or not answer.get("data"):
+                raise SystemExit(f"the benchmark query failed: {answer}")
 
 
 async def live(url: str, token: str, subscribers: int, events: int) -> dict[str, float]:
@@ -252,6 +342,7 @@ async def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--subscribers", type=int, default=200)
     parser.add_argument("--events", type=int, default=10)
+    parser.add_argument("--python-client", action="store_true", help="do not use wrk")
     args = parser.parse_args()
 
     await prepare()
@@ -262,14 +353,26 @@ async def main() -> None:
         await wait_ready(url)
         token = await login(url)
         numbers = list(range(1001, 2001))
+        random.Random(7).shuffle(numbers)
+        use_wrk = shutil.which("wrk") is not None and not args.python_client
+        print(f"load generator: {'wrk' if use_wrk else 'httpx (in this process)'}")
         for name, query, variables in (
-            ("board (100 orders)", BOARD, lambda: {}),
-            ("one order by number", ONE, lambda: {"n": random.choice(numbers)}),
+            ("board (100 orders)", BOARD, [{}]),
+            ("one order by number", ONE, [{"n": n} for n in numbers]),
         ):
-            await load(url, token, query, variables, seconds=2, clients=args.clients)  # warm-up
-            figures = await load(
-                url, token, query, variables, seconds=args.seconds, clients=args.clients
-            )
+            bodies = [json.dumps({"query": query, "variables": v}) for v in variables]
+            await check_answers(url, token, bodies)
+            if use_wrk:
+                wrk_load(url, token, bodies, seconds=2, clients=args.clients)  # warm-up
+                app, pg = cpu_seconds(server_pids(server)), cpu_seconds(postgres_pids())
+                figures = wrk_load(url, token, bodies, seconds=args.seconds, clients=args.clients)
+            else:
+                await load(url, token, bodies, seconds=2, clients=args.clients)  # warm-up
+                app, pg = cpu_seconds(server_pids(server)), cpu_seconds(postgres_pids())
+                figures = await load(url, token, bodies, seconds=args.seconds, clients=args.clients)
+            served = max(figures["requests"], 1)
+            figures["app_cpu_ms_per_req"] = 1000 * (cpu_seconds(server_pids(server)) - app) / served
+            figures["pg_cpu_ms_per_req"] = 1000 * (cpu_seconds(postgres_pids()) - pg) / served
             print(f"{name}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
         figures = await live(url, token, args.subscribers, args.events)
         print(

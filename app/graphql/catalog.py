@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -14,6 +15,8 @@ from app import actors
 from app.catalog import service
 from app.catalog.models import ProductChanges, ProductDraft, ProductRecord
 from app.catalog.tables import Product as ProductTable
+from app.db.patterns import contains
+from app.db.reads import fetch
 from app.errors import DomainError
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
@@ -127,45 +130,52 @@ class ProductPayload:
 async def list_products(
     filter: ProductFilter | None, first: int, after: str | None
 ) -> ProductConnection:
+    """Products by name (case-insensitive), then id: a keyset page read in one statement."""
     check_page_size(first)
-    query = ProductTable.select()
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def where(clause: str, *values: Any) -> None:
+        clauses.append(clause)
+        args.extend(values)
+
     active = True if filter is None or filter.active is None else filter.active
-    query = query.where(
-        ProductTable.archived_at.is_null() if active else ProductTable.archived_at.is_not_null()
-    )
+    where("archived_at IS NULL" if active else "archived_at IS NOT NULL")
     if filter is not None:
-        if filter.search:
-            pattern = f"%{filter.search.strip()}%"
-            query = query.where(ProductTable.name.ilike(pattern) | ProductTable.sku.ilike(pattern))
+        if filter.search and filter.search.strip():
+            pattern = contains(filter.search.strip())
+            where("(name ILIKE {} OR sku ILIKE {})", pattern, pattern)
         if filter.category:
-            query = query.where(ProductTable.category == filter.category)
+            where("category = {}", filter.category)
         if filter.in_stock is True:
-            query = query.where(
-                (ProductTable.available == True)  # noqa: E712 - SQL, not Python
-                & (ProductTable.stock.is_null() | (ProductTable.stock > 0))
-            )
+            where("available AND (stock IS NULL OR stock > 0)")
         elif filter.in_stock is False:
-            query = query.where(ProductTable.stock == 0)
-    # A shop's catalog is hundreds of products, not millions: one read, sorted here.
-    rows = sorted(
-        (ProductRecord.from_row(row) for row in await query),
-        key=lambda p: (p.name.casefold(), p.id),
-    )
-    total = len(rows)
+            where("stock = 0")
+    # Only fixed clauses are joined into the SQL; every value is a bound parameter.
+    count_sql = f"SELECT count(*) AS n FROM product WHERE {' AND '.join(clauses)}"  # noqa: S608
+    total = (await fetch(count_sql, *args))[0]["n"]
     if after is not None:
         name, product_id = _decode_product_cursor(after)
-        rows = [p for p in rows if (p.name.casefold(), p.id) > (name, product_id)]
+        where("(lower(name), id) > ({}, {})", name, product_id)
+    rows = await fetch(
+        f"SELECT *, lower(name) AS sort_name FROM product WHERE {' AND '.join(clauses)} "  # noqa: S608
+        "ORDER BY lower(name), id LIMIT {}",
+        *args,
+        first + 1,
+    )
     page = rows[:first]
-    edges = [ProductEdge(cursor=_product_cursor(p), node=Product.of(p)) for p in page]
+    edges = [
+        ProductEdge(
+            cursor=cursor(row["id"], row["sort_name"]),
+            node=Product.of(ProductRecord.from_row(dict(row))),
+        )
+        for row in page
+    ]
     return ProductConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
-        total_count=total,
+        total_count=int(total),
     )
-
-
-def _product_cursor(product: ProductRecord) -> str:
-    return cursor(product.id, product.name.casefold())
 
 
 def _decode_product_cursor(value: str) -> tuple[str, int]:

@@ -3,7 +3,6 @@ and messages WhatsApp would not take (dead letters, retried by hand)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -28,6 +27,7 @@ from app.graphql.paging import (
     parse_id,
 )
 from app.graphql.permissions import STAFF
+from app.graphql.rows import json_column
 from app.whatsapp.outbound import retry_message
 from app.whatsapp.tables import InboundMessage, OutboundMessage
 
@@ -205,7 +205,7 @@ class ChatsMutation:
         except DomainError as error:
             return RetryPayload(errors=user_errors(error))
         await _kick(info, row["customer"])
-        row["payload"] = _json(row["payload"])
+        row["payload"] = json_column(row["payload"])
         return RetryPayload(message=_outbound(row))
 
     @strawberry.mutation(
@@ -247,7 +247,3 @@ class ChatsMutation:
         if sent is not None:
             await _kick(info, customer)
         return ChatPayload(ok=sent is not None)
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value

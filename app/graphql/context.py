@@ -15,6 +15,7 @@ from strawberry.litestar import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from app.staff.service import StaffIdentity, identify
+from app.web.clients import client_address
 
 if TYPE_CHECKING:
     from app.graphql.live import SharedReads
@@ -39,9 +40,10 @@ class Context(BaseContext, kw_only=True):
     async def staff(self) -> StaffIdentity | None:
         """The staff member behind this request's token, or ``None``.
 
-        An HTTP request looks the token up once. A WebSocket lives for hours, so its token
-        is looked up again every ``RECHECK_SECONDS``: a logout, a deactivation or an expiry
-        ends what the connection may do.
+        An HTTP request looks the token up once (``identify`` remembers valid tokens for a
+        few seconds). A WebSocket lives for hours, so its token is read from the database
+        again every ``RECHECK_SECONDS``: a logout, a deactivation or an expiry ends what
+        the connection may do.
         """
         now = time.monotonic()
         stale = self.identified_at is None or (
@@ -49,15 +51,21 @@ class Context(BaseContext, kw_only=True):
         )
         if stale:
             token = bearer_token(self._authorization())
-            self.identity = await identify(token) if token else None
+            # A WebSocket re-check reads the database: it exists to notice revocations.
+            fresh = self.websocket is not None
+            self.identity = await identify(token, fresh=fresh) if token else None
             self.identified_at = now
         return self.identity
 
     @property
     def client_address(self) -> str:
+        """The client's address, as ``TRUSTED_PROXIES`` in front of the app report it."""
         connection = self.request or self.websocket
-        client = connection.client if connection is not None else None
-        return client.host if client is not None else "unknown"
+        if connection is None:
+            return "unknown"
+        peer = connection.client.host if connection.client is not None else "unknown"
+        forwarded = connection.headers.get("x-forwarded-for")
+        return client_address(peer, forwarded, self.settings.trusted_proxies)
 
     def _authorization(self) -> str:
         if self.request is not None:

@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from app.customers.tables import Customer as CustomerTable
+from app.db.patterns import contains
 from app.graphql.orders import Order, OrderFilter, Receipt, list_orders
 from app.graphql.paging import (
     PageInfo,
@@ -93,7 +94,7 @@ class CustomersQuery:
         args: list[object] = []
         if search and search.strip():
             clauses.append("(c.profile_name ILIKE {} OR c.wa_id LIKE {})")
-            pattern = f"%{search.strip()}%"
+            pattern = contains(search.strip())
             args += [pattern, pattern]
         matching = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         count_sql = f"SELECT count(*) AS n FROM customer c{matching}"  # noqa: S608

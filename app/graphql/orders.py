@@ -8,18 +8,19 @@ data; the audit trail, asked for on the detail screen, is one more statement per
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import msgspec
 import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from app import actors
+from app.db.reads import fetch
 from app.errors import DomainError, NotFound
 from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
@@ -43,7 +44,6 @@ from app.payments import service as payments
 from app.payments.expiry import cancel_unpaid
 from app.payments.methods import stop_attempts
 from app.payments.states import PaymentStatus as PaymentStatusValue
-from app.payments.tables import Payment as PaymentTable
 from app.receipts import service as receipts
 
 
@@ -127,6 +127,27 @@ class OrderEvent:
     created_at: datetime = strawberry.field(description="When")
 
 
+async def _order_events(root: Order) -> list[OrderEvent]:
+    """The audit trail of ``root``: a resolver of its own, as the board never asks for it."""
+    rows = (
+        await OrderEventTable.select()
+        .where(OrderEventTable.order == int(root.id))
+        .order_by(OrderEventTable.id)
+        .limit(500)
+        .output(load_json=True)
+    )
+    return [
+        OrderEvent(
+            id=strawberry.ID(str(row["id"])),
+            type=row["type"],
+            actor=row["actor"],
+            data=row["data"],
+            created_at=row["created_at"],
+        )
+        for row in rows
+    ]
+
+
 @strawberry.type(description="An order placed through the chat.")
 class Order:
     id: strawberry.ID = strawberry.field(description="Order id")
@@ -149,25 +170,10 @@ class Order:
     payments: list[Payment] = strawberry.field(description="Every payment attempt, oldest first")
     receipt: Receipt | None = strawberry.field(description="The receipt, once paid")
 
-    @strawberry.field(description="The audit trail, oldest first (at most 500 events).")
-    async def events(self) -> list[OrderEvent]:
-        rows = (
-            await OrderEventTable.select()
-            .where(OrderEventTable.order == int(self.id))
-            .order_by(OrderEventTable.id)
-            .limit(500)
-            .output(load_json=True)
-        )
-        return [
-            OrderEvent(
-                id=strawberry.ID(str(row["id"])),
-                type=row["type"],
-                actor=row["actor"],
-                data=row["data"],
-                created_at=row["created_at"],
-            )
-            for row in rows
-        ]
+    events: list[OrderEvent] = strawberry.field(
+        resolver=_order_events,
+        description="The audit trail, oldest first (at most 500 events).",
+    )
 
 
 @strawberry.type(description="An order and its cursor.")
@@ -205,26 +211,46 @@ class PaymentPayload:
 
 # --- Reading --------------------------------------------------------------------------------
 
-_ORDER_SQL = """
-SELECT o.id, o.number, o.status, o.fulfilment, o.delivery_address, o.note, o.currency,
-       o.subtotal, o.tax, o.delivery_fee, o.total, o.placed_at, o.expires_at, o.paid_at,
-       o.version,
-       (SELECT row_to_json(c) FROM (SELECT id, profile_name, wa_id, user_id FROM customer
-         WHERE id = o.customer) c) AS customer_json,
-       COALESCE((SELECT json_agg(i ORDER BY i.id) FROM (SELECT id, sku, name, unit_price,
-         tax_rate_bp, quantity, net, tax, gross FROM order_item WHERE "order" = o.id) i),
-         '[]') AS items_json,
-       COALESCE((SELECT json_agg(p ORDER BY p.attempt) FROM (SELECT p.*, o.number AS
-         order_number FROM payment p WHERE p."order" = o.id) p), '[]') AS payments_json,
+# The hot reads return each order (or payment) as one JSON object whose keys are the
+# GraphQL type's fields, and msgspec decodes a whole page straight into ``Order`` objects:
+# no per-row or per-field Python. A test checks every key against the types.
+_PAYMENT_FIELDS = """p.id::text AS id, p.reference, p.provider, p.status, p.amount,
+       p.currency, p.attempt, o.number AS order_number, p.created_at, p.claimed_at,
+       p.confirmed_at, p.proof_media_id IS NOT NULL AS has_proof, p.failure_reason,
+       p.verified_by, p.verification_note"""
+
+_ORDER_FIELDS = f"""o.id::text AS id, o.number, o.status, o.fulfilment, o.delivery_address,
+       o.note, o.currency, o.subtotal, o.tax, o.delivery_fee, o.total, o.placed_at,
+       o.expires_at, o.paid_at, o.version,
+       (SELECT row_to_json(c) FROM (SELECT id::text AS id, profile_name AS name,
+         wa_id AS phone, user_id FROM customer WHERE id = o.customer) c) AS customer,
+       COALESCE((SELECT json_agg(i ORDER BY i.line) FROM (SELECT sku, name, unit_price,
+         tax_rate_bp, quantity, net, tax, gross, id AS line FROM order_item
+         WHERE "order" = o.id) i), '[]') AS items,
+       COALESCE((SELECT json_agg(p ORDER BY p.attempt) FROM (SELECT {_PAYMENT_FIELDS}
+         FROM payment p WHERE p."order" = o.id) p), '[]') AS payments,
        (SELECT row_to_json(r) FROM (SELECT number, issued_at, sent_at FROM receipt
-         WHERE "order" = o.id ORDER BY id DESC LIMIT 1) r) AS receipt_json
-FROM orders o
-"""
+         WHERE "order" = o.id ORDER BY id DESC LIMIT 1) r) AS receipt"""  # noqa: S608
+
+_ORDERS = msgspec.json.Decoder(list[Order])
+_PAYMENTS = msgspec.json.Decoder(list[Payment])
 
 
-_PAYMENT_SQL = (
-    'SELECT p.*, o.number AS order_number FROM payment p JOIN orders o ON o.id = p."order"'
-)
+def _orders_page(where: str, order_by: str, limit: str = "") -> str:
+    """One JSON array of the matching orders, in ``order_by`` order."""
+    return (
+        f"SELECT COALESCE(json_agg(x ORDER BY x.position), '[]') AS page FROM ("  # noqa: S608
+        f"SELECT {_ORDER_FIELDS}, row_number() OVER (ORDER BY {order_by}) AS position "
+        f"FROM orders o{where} ORDER BY {order_by}{limit}) x"
+    )
+
+
+def _payments_page(where: str, limit: str = "") -> str:
+    return (
+        f"SELECT COALESCE(json_agg(x ORDER BY x.position), '[]') AS page FROM ("  # noqa: S608
+        f"SELECT {_PAYMENT_FIELDS}, row_number() OVER (ORDER BY p.id) AS position "
+        f'FROM payment p JOIN orders o ON o.id = p."order"{where} ORDER BY p.id{limit}) x'
+    )
 
 
 @dataclass
@@ -267,20 +293,18 @@ async def list_orders(filter: OrderFilter | None, first: int, after: str | None)
     _filters(where, filter)
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
     count_sql = f"SELECT count(*) AS n FROM orders o{where.sql}"  # noqa: S608
-    count_rows = await OrderTable.raw(count_sql, *where.args)
+    count_rows = await fetch(count_sql, *where.args)
     if after is not None:
         placed_at, order_id = _decode_order_cursor(after)
         where.add("(o.placed_at, o.id) < ({}, {})", placed_at, order_id)
-    rows = await OrderTable.raw(
-        f"{_ORDER_SQL}{where.sql} ORDER BY o.placed_at DESC, o.id DESC LIMIT {{}}",
-        *where.args,
-        first + 1,
-    )
-    page = [_order(row) for row in rows[:first]]
+    sql = _orders_page(where.sql, "o.placed_at DESC, o.id DESC", " LIMIT {}")
+    rows = await fetch(sql, *where.args, first + 1)
+    found = _ORDERS.decode(rows[0]["page"])
+    page = found[:first]
     edges = [OrderEdge(cursor=_order_cursor(o.placed_at, int(o.id)), node=o) for o in page]
     return OrderConnection(
         edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
+        page_info=page_info([edge.cursor for edge in edges], more=len(found) > first),
         total_count=int(count_rows[0]["n"]),
     )
 
@@ -293,82 +317,15 @@ async def find_order(id: strawberry.ID | None, number: int | None) -> Order | No
         where.add("o.id = {}", parse_id(id, "id"))
     else:
         where.add("o.number = {}", number)
-    rows = await OrderTable.raw(f"{_ORDER_SQL}{where.sql}", *where.args)
-    return _order(rows[0]) if rows else None
-
-
-def _order(row: dict[str, Any]) -> Order:
-    customer = _json(row["customer_json"]) or {}
-    receipt = _json(row["receipt_json"])
-    return Order(
-        id=strawberry.ID(str(row["id"])),
-        number=row["number"],
-        status=OrderStatus(row["status"]),
-        fulfilment=row["fulfilment"],
-        delivery_address=row["delivery_address"],
-        note=row["note"],
-        currency=row["currency"],
-        subtotal=row["subtotal"],
-        tax=row["tax"],
-        delivery_fee=row["delivery_fee"],
-        total=row["total"],
-        placed_at=row["placed_at"],
-        expires_at=row["expires_at"],
-        paid_at=row["paid_at"],
-        version=row["version"],
-        customer=Customer(
-            id=strawberry.ID(str(customer.get("id", ""))),
-            name=customer.get("profile_name") or "",
-            phone=customer.get("wa_id"),
-            user_id=customer.get("user_id"),
-        ),
-        items=[
-            OrderItem(
-                sku=i["sku"],
-                name=i["name"],
-                unit_price=i["unit_price"],
-                tax_rate_bp=i["tax_rate_bp"],
-                quantity=i["quantity"],
-                net=i["net"],
-                tax=i["tax"],
-                gross=i["gross"],
-            )
-            for i in _json(row["items_json"])
-        ],
-        payments=[_payment(p) for p in _json(row["payments_json"])],
-        receipt=Receipt(
-            number=receipt["number"],
-            issued_at=_time(receipt["issued_at"]),
-            sent_at=_time(receipt["sent_at"]) if receipt["sent_at"] else None,
-        )
-        if receipt
-        else None,
-    )
-
-
-def _payment(p: dict[str, Any]) -> Payment:
-    return Payment(
-        id=strawberry.ID(str(p["id"])),
-        reference=p["reference"],
-        provider=p["provider"],
-        status=PaymentStatus(p["status"]),
-        amount=p["amount"],
-        currency=p["currency"],
-        attempt=p["attempt"],
-        order_number=p["order_number"],
-        created_at=_time(p["created_at"]),
-        claimed_at=_time(p["claimed_at"]) if p["claimed_at"] else None,
-        confirmed_at=_time(p["confirmed_at"]) if p["confirmed_at"] else None,
-        has_proof=p["proof_media_id"] is not None,
-        failure_reason=p["failure_reason"],
-        verified_by=p["verified_by"],
-        verification_note=p["verification_note"],
-    )
+    rows = await fetch(_orders_page(where.sql, "o.id"), *where.args)
+    found = _ORDERS.decode(rows[0]["page"])
+    return found[0] if found else None
 
 
 async def payment_by_id(payment_id: int) -> Payment | None:
-    rows = await PaymentTable.raw(f"{_PAYMENT_SQL} WHERE p.id = {{}}", payment_id)
-    return _payment(dict(rows[0])) if rows else None
+    rows = await fetch(_payments_page(" WHERE p.id = {}"), payment_id)
+    found = _PAYMENTS.decode(rows[0]["page"])
+    return found[0] if found else None
 
 
 @strawberry.type(description="A payment and its cursor.")
@@ -394,17 +351,16 @@ async def review_queue(
     if provider:
         where.add("p.provider = {}", provider)
     count_sql = f"SELECT count(*) AS n FROM payment p{where.sql}"  # noqa: S608
-    total = (await PaymentTable.raw(count_sql, *where.args))[0]["n"]
+    total = (await fetch(count_sql, *where.args))[0]["n"]
     if after is not None:
         where.add("p.id > {}", decode_id_cursor(after))
-    rows = await PaymentTable.raw(
-        f"{_PAYMENT_SQL}{where.sql} ORDER BY p.id LIMIT {{}}", *where.args, first + 1
-    )
-    page = [_payment(dict(row)) for row in rows[:first]]
+    rows = await fetch(_payments_page(where.sql, " LIMIT {}"), *where.args, first + 1)
+    found = _PAYMENTS.decode(rows[0]["page"])
+    page = found[:first]
     edges = [PaymentEdge(cursor=id_cursor(int(p.id)), node=p) for p in page]
     return PaymentConnection(
         edges=edges,
-        page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
+        page_info=page_info([edge.cursor for edge in edges], more=len(found) > first),
         total_count=int(total),
     )
 
@@ -601,11 +557,3 @@ def _decode_order_cursor(value: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(placed), int(order_id)
     except ValueError:
         raise GraphQLError("`after` is not a cursor from this list.", extensions=INVALID) from None
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _time(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

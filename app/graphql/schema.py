@@ -8,6 +8,7 @@ from app.graphql.catalog import CatalogMutation, CatalogQuery
 from app.graphql.chats import ChatsMutation, ChatsQuery
 from app.graphql.context import Info
 from app.graphql.customers import CustomersQuery
+from app.graphql.execution import LeanExecutor
 from app.graphql.guards import EXTENSIONS
 from app.graphql.live import Subscription
 from app.graphql.orders import OrdersMutation, OrdersQuery
@@ -47,5 +48,9 @@ class Mutation(StaffMutation, OrdersMutation, CatalogMutation, ChatsMutation):
 
 
 schema = strawberry.Schema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=EXTENSIONS
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=EXTENSIONS,
+    execution_context_class=LeanExecutor,
 )

@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from email_validator import EmailNotValidError, validate_email
 from pwdlib import PasswordHash
 
+from app.db.reads import Row, fetch
 from app.errors import Duplicate, InvalidInput, NotFound, Unauthenticated
 from app.staff.tables import Role, StaffToken, StaffUser
 
@@ -24,6 +26,10 @@ PASSWORD_MAX: Final = 256
 TOKEN_BYTES: Final = 32
 # A token's last use is written at most this often, not on every request.
 TOUCH_EVERY: Final = timedelta(minutes=5)
+# How long a process trusts what it last read about a token. A logout or deactivation
+# takes effect at once in the process that did it, and within this time everywhere else.
+REMEMBER_SECONDS: Final = 5.0
+REMEMBER_MAX: Final = 4096
 
 _HASHER = PasswordHash.recommended()
 _HASHING = asyncio.Semaphore(2)
@@ -112,35 +118,76 @@ async def log_in(
         ).returning(StaffToken.id)
         await StaffUser.update({StaffUser.last_login_at: now}).where(StaffUser.id == user["id"])
     identity = _identity(user, token_id=int(created[0]["id"]))
+    _remember(_digest(token), identity, now + ttl)
     return Session(token=token, expires_at=now + ttl, staff=identity)
 
 
-async def identify(token: str, *, now: datetime | None = None) -> StaffIdentity | None:
-    """Who holds this bearer token: ``None`` if unknown, expired, revoked or deactivated."""
+async def identify(
+    token: str, *, now: datetime | None = None, fresh: bool = False
+) -> StaffIdentity | None:
+    """Who holds this bearer token: ``None`` if unknown, expired, revoked or deactivated.
+
+    Every API request names its token, so a valid one is remembered for
+    ``REMEMBER_SECONDS``; ``fresh`` reads the database regardless (long-lived WebSocket
+    re-checks).
+    """
     if not token or len(token) > 512:
         return None
     now = now or datetime.now(UTC)
-    rows = await StaffToken.raw(
+    digest = _digest(token)
+    if not fresh:
+        known = _remembered.get(digest)
+        if known is not None and known.until > time.monotonic() and known.expires_at > now:
+            return known.identity
+    rows = await fetch(
         "SELECT t.id AS token_id, t.expires_at, t.revoked_at, t.last_used_at, "
         "u.id, u.email, u.name, u.role, u.active "
         "FROM staff_token t JOIN staff_user u ON u.id = t.staff WHERE t.token_hash = {}",
-        _digest(token),
+        digest,
     )
     if not rows:
+        _remembered.pop(digest, None)
         return None
     row = rows[0]
     if row["revoked_at"] is not None or row["expires_at"] <= now or not row["active"]:
+        _remembered.pop(digest, None)
         return None
     if row["last_used_at"] is None or now - row["last_used_at"] > TOUCH_EVERY:
         await StaffToken.update({StaffToken.last_used_at: now}).where(
             StaffToken.id == row["token_id"]
         )
-    return _identity(row, token_id=row["token_id"])
+    identity = _identity(row, token_id=row["token_id"])
+    _remember(digest, identity, row["expires_at"])
+    return identity
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    identity: StaffIdentity
+    expires_at: datetime  # the token's own expiry
+    until: float  # monotonic time this entry stops being trusted
+
+
+_remembered: dict[str, _Known] = {}
+
+
+def _remember(digest: str, identity: StaffIdentity, expires_at: datetime) -> None:
+    if len(_remembered) >= REMEMBER_MAX:
+        _remembered.clear()
+    _remembered[digest] = _Known(identity, expires_at, time.monotonic() + REMEMBER_SECONDS)
+
+
+def _forget(*, token_id: int | None = None, staff_id: int | None = None) -> None:
+    for digest, known in list(_remembered.items()):
+        identity = known.identity
+        if (token_id is not None and identity.token_id == token_id) or identity.id == staff_id:
+            del _remembered[digest]
 
 
 async def log_out(identity: StaffIdentity, *, now: datetime | None = None) -> None:
     if identity.token_id is None:
         return
+    _forget(token_id=identity.token_id)
     await StaffToken.update({StaffToken.revoked_at: now or datetime.now(UTC)}).where(
         (StaffToken.id == identity.token_id) & StaffToken.revoked_at.is_null()
     )
@@ -161,6 +208,7 @@ async def deactivate_staff(staff_id: int, *, by: StaffIdentity) -> StaffIdentity
         await StaffToken.update({StaffToken.revoked_at: datetime.now(UTC)}).where(
             (StaffToken.staff == staff_id) & StaffToken.revoked_at.is_null()
         )
+    _forget(staff_id=staff_id)
     return _identity(rows[0])
 
 
@@ -178,7 +226,7 @@ def _digest(token: str) -> str:
 _IDENTITY = (StaffUser.id, StaffUser.email, StaffUser.name, StaffUser.role)
 
 
-def _identity(row: dict[str, Any], *, token_id: int | None = None) -> StaffIdentity:
+def _identity(row: Row, *, token_id: int | None = None) -> StaffIdentity:
     return StaffIdentity(
         id=row["id"],
         email=row["email"],

@@ -11,8 +11,11 @@ from graphql import (
     build_schema,
 )
 
+from app.graphql.orders import OrderStatus, PaymentStatus
 from app.graphql.permissions import IsStaff
 from app.graphql.schema import schema
+from app.ordering.states import OrderStatus as OrderStatusValue
+from app.payments.states import PaymentStatus as PaymentStatusValue
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {"login"}  # the only way in without a token
@@ -45,3 +48,11 @@ def test_every_type_field_and_enum_is_described() -> None:
         if isinstance(graphql_type, GraphQLEnumType) and not graphql_type.values:
             missing.append(name)
     assert missing == []
+
+
+def test_the_api_status_enums_name_every_domain_status() -> None:
+    """The GraphQL enums spell the domain's statuses out (so mypy can type them); a status
+    added to the domain must show up in the API, with the same stored value."""
+    pairs = [(OrderStatus, OrderStatusValue), (PaymentStatus, PaymentStatusValue)]
+    for api, domain in pairs:
+        assert {(m.name, m.value) for m in api} == {(m.name, m.value) for m in domain}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -11,12 +14,15 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import AsyncTestClient
 
 from app.graphql import context as context_module
+from app.graphql import staff as staff_graphql
 from app.main import create_app
 from app.resources import Resources
 from app.settings import Settings
+from app.staff import service as staff_service
 from app.staff.service import create_staff
 from app.staff.tables import Role, StaffToken
-from tests.conftest import app_client
+from app.staff.throttle import LoginThrottle
+from tests.conftest import app_client, make_settings
 
 PASSWORD = "correct horse battery"
 LOGIN = """
@@ -218,3 +224,60 @@ async def test_an_open_websocket_loses_its_rights_when_the_account_is_deactivate
             refused = ws.receive_json()
             assert refused["type"] == "next", refused
             assert refused["payload"]["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_a_token_revoked_elsewhere_stops_working_within_the_remember_time(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process trusts what it read about a token for a few seconds; a revocation made by
+    another instance (here: straight in the database) takes effect when that runs out."""
+    monkeypatch.setattr(staff_service, "REMEMBER_SECONDS", 0.3)
+    await create_staff("rem@shop.example", "Rem", Role.STAFF, PASSWORD)
+    token = await log_in(api, "rem@shop.example")
+    me = "{ me { email } }"
+    assert (await gql(api, me, token))["data"]["me"] == {"email": "rem@shop.example"}
+    await StaffToken.update({StaffToken.revoked_at: datetime.now(UTC)}).where(
+        StaffToken.revoked_at.is_null()
+    )
+    assert (await gql(api, me, token))["data"]["me"] is not None  # still remembered
+    await asyncio.sleep(0.4)
+    refused = await gql(api, me, token)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_logout_takes_effect_at_once_in_the_same_process(api: httpx.AsyncClient) -> None:
+    await create_staff("out@shop.example", "Out", Role.STAFF, PASSWORD)
+    token = await log_in(api, "out@shop.example")
+    assert "errors" not in await gql(api, "{ me { email } }", token)
+    assert (await gql(api, "mutation { logout { ok } }", token))["data"]["logout"]["ok"] is True
+    refused = await gql(api, "{ me { email } }", token)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_behind_a_trusted_proxy_logins_are_limited_per_forwarded_client(
+    db: Resources, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a load balancer every request comes from one address; the limit must count
+    the clients the balancer names, or one noisy client would lock everybody out."""
+    monkeypatch.setattr(staff_graphql, "LoginThrottle", partial(LoginThrottle, per_address=2))
+    proxied = make_settings(
+        settings.database_url or "", settings.redis_url or "", trusted_proxies="127.0.0.0/8"
+    )
+
+    async def attempt(api: httpx.AsyncClient, client: str) -> str | None:
+        response = await api.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": {"email": "x@shop.example", "password": "wrong"}},
+            headers={"x-forwarded-for": client},
+        )
+        return response.json()["data"]["login"]["errors"][0]["code"]
+
+    async with app_client(proxied) as api:
+        assert [await attempt(api, "198.51.100.1") for _ in range(3)] == [
+            "UNAUTHENTICATED",
+            "UNAUTHENTICATED",
+            "RATE_LIMITED",
+        ]
+        assert await attempt(api, "198.51.100.2") == "UNAUTHENTICATED"
+        # A client cannot pick its own address: the left entry is not believed.
+        assert await attempt(api, "198.51.100.9, 198.51.100.1") == "RATE_LIMITED"

@@ -105,3 +105,36 @@ async def test_admins_create_and_archive_products(api: httpx.AsyncClient) -> Non
     assert archived["data"]["archiveProduct"]["product"] == {"archived": True}
     listed = await gql(api, PRODUCTS, admin, first=100, filter={"search": "lemon balm"})
     assert listed["data"]["products"]["edges"] == []
+
+
+async def test_search_text_is_matched_literally_and_pages_hold_under_inserts(
+    api: httpx.AsyncClient,
+) -> None:
+    admin = await log_in(api, "boss@shop.example")
+    create = """mutation($input: ProductInput!) { createProduct(input: $input) {
+      product { id } errors { code } } }"""
+    for sku, name in (("TEA-50", "Tea 50% off"), ("TEA-500", "Tea 500 g"), ("MUG-A_B", "Mug a_b")):
+        new = {"sku": sku, "name": name, "category": "Drinks", "price": 100}
+        made = await gql(api, create, admin, input=new)
+        assert made["data"]["createProduct"]["errors"] == [], made
+
+    async def skus(search: str) -> list[str]:
+        found = await gql(api, PRODUCTS, admin, first=50, filter={"search": search})
+        return [edge["node"]["sku"] for edge in found["data"]["products"]["edges"]]
+
+    assert await skus("50%") == ["TEA-50"]  # % is a character here, not "anything"
+    assert await skus("a_b") == ["MUG-A_B"]  # and _ is not "any one character"
+    assert await skus("%") == ["TEA-50"]
+    assert await skus("\\") == []
+    # A page boundary does not move when a product sorting before it is added.
+    first = (await gql(api, PRODUCTS, admin, first=5))["data"]["products"]
+    seen = [edge["node"]["sku"] for edge in first["edges"]]
+    first_product = {"sku": "AAA-1", "name": "Aaa first", "category": "Drinks", "price": 1}
+    made = await gql(api, create, admin, input=first_product)
+    assert made["data"]["createProduct"]["errors"] == []
+    after = first["pageInfo"]["endCursor"]
+    rest = await gql(api, PRODUCTS, admin, first=100, after=after)
+    later = [edge["node"]["sku"] for edge in rest["data"]["products"]["edges"]]
+    assert not set(seen) & set(later)
+    assert "AAA-1" not in later
+    assert len(seen) + len(later) == 28 + 3  # every product once; the new one sorts first

@@ -95,3 +95,80 @@ async def _rate_checks(api: httpx.AsyncClient, token: str) -> None:
     assert answers[3]["errors"][0]["extensions"] == {"code": "RATE_LIMITED"}
     # Cheap reads are not counted.
     assert "errors" not in await gql(api, "{ me { email } }", token)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "reason"),
+    [
+        (b'{"query": ', "application/json", 400, "Unable to parse request body as JSON"),
+        (b'[{"query": "{ shop { name } }"}]', "application/json", 400, "Batching is not enabled"),
+        (b'"{ shop { name } }"', "application/json", 400, "one operation"),
+        (b'{"variables": {}}', "application/json", 400, "No GraphQL query"),
+        (b'{"query": "{ shop { name } }", "variables": [1]}', "application/json", 400, "variables"),
+        (
+            b'{"query": "{ shop { name } }", "operationName": 5}',
+            "application/json",
+            400,
+            "operationName",
+        ),
+        (
+            b"query=%7Bshop%7Bname%7D%7D",
+            "application/x-www-form-urlencoded",
+            415,
+            "application/json",
+        ),
+        (
+            b'{"query": "subscription { orderEvents { id } }"}',
+            "application/json",
+            400,
+            "subscriptions",
+        ),
+    ],
+)
+async def test_a_post_that_is_not_one_json_operation_is_refused(
+    api: httpx.AsyncClient, token: str, body: bytes, content_type: str, status: int, reason: str
+) -> None:
+    headers = {"content-type": content_type, "authorization": f"Bearer {token}"}
+    response = await api.post("/graphql", content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert reason.lower() in response.text.lower()
+
+
+async def test_queries_also_answer_over_get_but_mutations_do_not(
+    api: httpx.AsyncClient, token: str
+) -> None:
+    headers = {"authorization": f"Bearer {token}"}
+    answer = await api.get("/graphql", params={"query": "{ shop { currency } }"}, headers=headers)
+    assert answer.status_code == 200
+    assert answer.json()["data"]["shop"]["currency"]
+    refused = await api.get(
+        "/graphql", params={"query": "mutation { logout { ok } }"}, headers=headers
+    )
+    assert refused.status_code in {400, 405}
+    assert "errors" not in await gql(api, "{ me { email } }", token)  # still logged in
+
+
+async def test_a_post_answers_json_with_the_result(api: httpx.AsyncClient, token: str) -> None:
+    response = await api.post(
+        "/graphql",
+        json={"query": "query Shop { shop { currency } }", "operationName": "Shop"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"data": {"shop": {"currency": "USD"}}}
+
+
+async def test_several_operations_need_an_operation_name(
+    api: httpx.AsyncClient, token: str
+) -> None:
+    document = "query A { me { email } } query B { shop { name } }"
+    unnamed = await gql(api, document, token)
+    assert unnamed["data"] is None
+    assert "operation name" in unnamed["errors"][0]["message"]
+    named = await api.post(
+        "/graphql",
+        json={"query": document, "operationName": "B"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert set(named.json()["data"]) == {"shop"}

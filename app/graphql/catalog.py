@@ -22,8 +22,10 @@ from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
 from app.graphql.paging import (
     INVALID,
+    Count,
     PageInfo,
     check_page_size,
+    counting,
     cursor,
     cursor_key,
     page_info,
@@ -77,7 +79,11 @@ class ProductEdge:
 class ProductConnection:
     edges: list[ProductEdge] = strawberry.field(description="The products of this page")
     page_info: PageInfo = strawberry.field(description="Where the next page starts")
-    total_count: int = strawberry.field(description="Products matching the filter")
+    count: strawberry.Private[Count]
+
+    @strawberry.field(description="Products matching the filter")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 @strawberry.type(description="A browsing category.")
@@ -153,7 +159,7 @@ async def list_products(
             where("stock = 0")
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
     count_sql = f"SELECT count(*) AS n FROM product WHERE {' AND '.join(clauses)}"  # noqa: S608
-    total = (await fetch(count_sql, *args))[0]["n"]
+    count = counting(count_sql, *args)
     if after is not None:
         name, product_id = _decode_product_cursor(after)
         where("(lower(name), id) > ({}, {})", name, product_id)
@@ -174,7 +180,7 @@ async def list_products(
     return ProductConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
-        total_count=int(total),
+        count=count,
     )
 
 

@@ -11,8 +11,10 @@ from app.customers.tables import Customer as CustomerTable
 from app.db.patterns import contains
 from app.graphql.orders import Order, OrderFilter, Receipt, list_orders
 from app.graphql.paging import (
+    Count,
     PageInfo,
     check_page_size,
+    counting,
     decode_id_cursor,
     id_cursor,
     page_info,
@@ -49,7 +51,11 @@ class CustomerEdge:
 class CustomerConnection:
     edges: list[CustomerEdge] = strawberry.field(description="The customers of this page")
     page_info: PageInfo = strawberry.field(description="Where the next page starts")
-    total_count: int = strawberry.field(description="Customers matching the search")
+    count: strawberry.Private[Count]
+
+    @strawberry.field(description="Customers matching the search")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 @strawberry.type(description="A receipt with the order it belongs to.")
@@ -98,7 +104,7 @@ class CustomersQuery:
             args += [pattern, pattern]
         matching = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         count_sql = f"SELECT count(*) AS n FROM customer c{matching}"  # noqa: S608
-        total = (await CustomerTable.raw(count_sql, *args))[0]["n"]
+        count = counting(count_sql, *args)
         if after is not None:
             clauses.append("c.id < {}")
             args.append(decode_id_cursor(after))
@@ -111,7 +117,7 @@ class CustomersQuery:
         return CustomerConnection(
             edges=edges,
             page_info=page_info([edge.cursor for edge in edges], more=len(rows) > first),
-            total_count=int(total),
+            count=count,
         )
 
     @strawberry.field(description="One customer.", permission_classes=STAFF)

@@ -29,6 +29,7 @@ from app.graphql.schema import schema
 from app.settings import Settings
 
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=3)
+MAX_SUBSCRIPTIONS_PER_SOCKET = 20
 
 
 async def _context(state: State) -> Context:
@@ -49,6 +50,8 @@ def graphql_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         context_getter=_context,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+        # A staff screen needs a handful of live feeds, not strawberry's default 100.
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_SOCKET,
     )
 
     class GraphQLController(base):  # type: ignore[valid-type,misc]

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import structlog
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    Visitor,
     parse,
+    visit,
 )
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import validate_document
 
-from app.errors import DomainError
+from app.errors import DomainError, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +70,34 @@ def _validated(
     return tuple(validate_document(schema, document, rules))
 
 
+_SEVERAL_OPERATIONS = "Must provide operation name if query contains multiple operations."
+_LOG_IN_FIRST = "Log in to read the schema: send Authorization: Bearer <token>."
+_UNAUTHENTICATED = {"code": ErrorCode.UNAUTHENTICATED.value}
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def _introspects(query: str) -> bool:
+    """Whether the (parsed) document asks about the schema: ``__schema`` or ``__type``."""
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal found
+            found = found or node.name.value in {"__schema", "__type"}
+
+    document = _parsed(query)
+    if document is not None:
+        visit(document, Finder())
+    return found
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def _operations(query: str) -> int:
+    document = _parsed(query)
+    definitions = document.definitions if document is not None else ()
+    return sum(isinstance(d, OperationDefinitionNode) for d in definitions)
+
+
 class GuardRails(MaskErrors):
     """Every guard in one extension, for one set of hooks per operation instead of six.
 
@@ -98,22 +129,23 @@ class GuardRails(MaskErrors):
             context.graphql_document = _parsed(context.query)
         yield
 
-    def on_validate(self) -> Iterator[None]:
+    async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context
-        document = context.graphql_document
-        if context.query and document is _parsed(context.query):
-            errors = _validated(context.schema._schema, context.query, context.validation_rules)
-            context.pre_execution_errors = list(errors)
+        query, document = context.query, context.graphql_document
+        if not query or document is None or document is not _parsed(query):
+            yield  # not one of ours: strawberry validates it itself
+            return
+        errors = list(_validated(context.schema._schema, query, context.validation_rules))
         # strawberry names the first operation when the client named none.
-        if document is not None and context._provided_operation_name is None:
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            if len(operations) > 1:  # the spec's GetOperation; strawberry would run the first
-                context.pre_execution_errors = [
-                    *(context.pre_execution_errors or []),
-                    GraphQLError(
-                        "Must provide operation name if query contains multiple operations."
-                    ),
-                ]
+        if context._provided_operation_name is None and _operations(query) > 1:
+            errors.append(GraphQLError(_SEVERAL_OPERATIONS))  # the spec's GetOperation
+        # The schema is public in the repository (schema.graphql); a running shop tells it
+        # only to its staff.
+        if _introspects(query):
+            staff = await context.context.staff() if context.context is not None else None
+            if staff is None:
+                errors.append(GraphQLError(_LOG_IN_FIRST, extensions=_UNAUTHENTICATED))
+        context.pre_execution_errors = errors
         yield
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:

@@ -26,8 +26,10 @@ from app.graphql.context import Info
 from app.graphql.errors import UserError, user_errors
 from app.graphql.paging import (
     INVALID,
+    Count,
     PageInfo,
     check_page_size,
+    counting,
     cursor,
     cursor_key,
     decode_id_cursor,
@@ -186,7 +188,11 @@ class OrderEdge:
 class OrderConnection:
     edges: list[OrderEdge] = strawberry.field(description="The orders of this page")
     page_info: PageInfo = strawberry.field(description="Where the next page starts")
-    total_count: int = strawberry.field(description="Orders matching the filter")
+    count: strawberry.Private[Count]
+
+    @strawberry.field(description="Orders matching the filter")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 @strawberry.input(description="Which orders to list; every given condition must hold.")
@@ -293,7 +299,7 @@ async def list_orders(filter: OrderFilter | None, first: int, after: str | None)
     _filters(where, filter)
     # Only fixed clauses are joined into the SQL; every value is a bound parameter.
     count_sql = f"SELECT count(*) AS n FROM orders o{where.sql}"  # noqa: S608
-    count_rows = await fetch(count_sql, *where.args)
+    count = counting(count_sql, *where.args)
     if after is not None:
         placed_at, order_id = _decode_order_cursor(after)
         where.add("(o.placed_at, o.id) < ({}, {})", placed_at, order_id)
@@ -305,7 +311,7 @@ async def list_orders(filter: OrderFilter | None, first: int, after: str | None)
     return OrderConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], more=len(found) > first),
-        total_count=int(count_rows[0]["n"]),
+        count=count,
     )
 
 
@@ -338,7 +344,11 @@ class PaymentEdge:
 class PaymentConnection:
     edges: list[PaymentEdge] = strawberry.field(description="The payments of this page")
     page_info: PageInfo = strawberry.field(description="Where the next page starts")
-    total_count: int = strawberry.field(description="Payments matching the filter")
+    count: strawberry.Private[Count]
+
+    @strawberry.field(description="Payments matching the filter")
+    async def total_count(self) -> int:
+        return await self.count()
 
 
 async def review_queue(
@@ -351,7 +361,7 @@ async def review_queue(
     if provider:
         where.add("p.provider = {}", provider)
     count_sql = f"SELECT count(*) AS n FROM payment p{where.sql}"  # noqa: S608
-    total = (await fetch(count_sql, *where.args))[0]["n"]
+    count = counting(count_sql, *where.args)
     if after is not None:
         where.add("p.id > {}", decode_id_cursor(after))
     rows = await fetch(_payments_page(where.sql, " LIMIT {}"), *where.args, first + 1)
@@ -361,7 +371,7 @@ async def review_queue(
     return PaymentConnection(
         edges=edges,
         page_info=page_info([edge.cursor for edge in edges], more=len(found) > first),
-        total_count=int(total),
+        count=count,
     )
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
 
+from app.db.reads import fetch
 from app.errors import ErrorCode
 
 MAX_PAGE: Final = 100
@@ -23,6 +25,20 @@ INVALID: Final = {"code": ErrorCode.INVALID.value}
 class PageInfo:
     has_next_page: bool = strawberry.field(description="There are more after endCursor")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page")
+
+
+# A list's ``totalCount``, counted only when a client asks for it: the board polls its
+# pages all day and rarely shows the total.
+Count = Callable[[], Awaitable[int]]
+
+
+def counting(sql: str, *args: Any) -> Count:
+    """Count with ``sql`` (one row with column ``n``) when, and if, it is asked for."""
+
+    async def count() -> int:
+        return int((await fetch(sql, *args))[0]["n"])
+
+    return count
 
 
 def check_page_size(first: int) -> None:

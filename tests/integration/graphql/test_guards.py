@@ -172,3 +172,19 @@ async def test_several_operations_need_an_operation_name(
         headers={"authorization": f"Bearer {token}"},
     )
     assert set(named.json()["data"]) == {"shop"}
+
+
+async def test_only_staff_may_read_the_schema_of_a_running_shop(
+    api: httpx.AsyncClient, token: str
+) -> None:
+    introspection = "{ __schema { queryType { name } } }"
+    anonymous = await gql(api, introspection)
+    assert anonymous["data"] is None
+    assert anonymous["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    by_type = await gql(api, '{ __type(name: "Order") { name } }')
+    assert by_type["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    staff = await gql(api, introspection, token)
+    assert staff["data"] == {"__schema": {"queryType": {"name": "Query"}}}
+    # Login itself still works without a token.
+    login = await gql(api, 'mutation { login(email: "x@y.example", password: "p") { token } }')
+    assert "data" in login

@@ -12,7 +12,9 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -133,9 +135,24 @@ def _prepare(settings: Settings, *, migrate: bool, seed_demo: bool) -> None:
     _run(settings, work)
 
 
+def _share_metrics(settings: Settings) -> None:
+    """Several web workers keep their metrics in files that ``/metrics`` adds up
+    (prometheus-client's multiprocess mode); a folder left by an earlier run is emptied."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder is None and settings.web_workers > 1:
+        folder = tempfile.mkdtemp(prefix="chatcart-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+
+
 def _serve_http(settings: Settings) -> None:
     from granian.constants import Interfaces
     from granian.server import Server
+
+    _share_metrics(settings)
 
     log.info(
         "serving",

@@ -18,6 +18,7 @@ from app.events.relay import relay_in_background
 from app.graphql.endpoint import graphql_handlers
 from app.graphql.live import SharedReads
 from app.logs import configure_logging
+from app.metrics import metrics
 from app.payments.methods import PaymentMethods
 from app.payments.webhook import payment_return, receive_payment_event
 from app.queue import in_process_worker
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         receive_payment_event,
         payment_return,
         download_receipt,
+        metrics,
         *graphql_handlers(settings),
     ]
     if settings.whatsapp_transport == "sandbox":

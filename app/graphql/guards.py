@@ -92,6 +92,19 @@ def _introspects(query: str) -> bool:
 
 
 @functools.lru_cache(maxsize=CACHED_DOCUMENTS)
+def operation_type(query: str, operation_name: str | None) -> str:
+    """``query``, ``mutation`` or ``subscription``: what the document asks to run."""
+    document = _parsed(query)
+    for definition in document.definitions if document is not None else ():
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return definition.operation.value
+    return "query"
+
+
+@functools.lru_cache(maxsize=CACHED_DOCUMENTS)
 def _operations(query: str) -> int:
     document = _parsed(query)
     definitions = document.definitions if document is not None else ()

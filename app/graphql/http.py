@@ -13,6 +13,7 @@ operation, 413 (Litestar) for a body over the size limit, 415 for another conten
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import orjson
@@ -29,8 +30,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from app.graphql.context import Context
-from app.graphql.guards import MAX_BODY_BYTES
+from app.graphql.guards import MAX_BODY_BYTES, operation_type
 from app.graphql.schema import schema
+from app.metrics import GRAPHQL_ERRORS, GRAPHQL_SECONDS
 
 OVER_POST = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -44,6 +46,13 @@ def context_for(state: State, request: Request[Any, Any, Any] | None = None) -> 
         shared_reads=state.get("shared_reads"),
         request=request,
     )
+
+
+def _observe(query: str, name: str | None, errors: list[Any] | None, seconds: float) -> None:
+    GRAPHQL_SECONDS.labels(operation_type(query, name)).observe(seconds)
+    for error in errors or ():
+        code = (error.extensions or {}).get("code", "GRAPHQL")
+        GRAPHQL_ERRORS.labels(str(code)).inc()
 
 
 def _refuse(status: int, reason: str) -> Response[str]:
@@ -89,6 +98,7 @@ async def graphql_post(request: Request[Any, Any, Any], state: State) -> Respons
             HTTP_400_BAD_REQUEST,
             "`operationName` must be a string and `extensions` an object, if provided.",
         )
+    started = time.perf_counter()
     try:
         result = await schema.execute(
             query,
@@ -102,6 +112,7 @@ async def graphql_post(request: Request[Any, Any, Any], state: State) -> Respons
         return _refuse(HTTP_400_BAD_REQUEST, error.as_http_error_reason())
     except InvalidOperationTypeError as error:
         return _refuse(HTTP_400_BAD_REQUEST, error.as_http_error_reason("POST"))
+    _observe(query, operation_name, result.errors, time.perf_counter() - started)
     return Response(
         encode(process_result(result)), status_code=HTTP_200_OK, media_type=MediaType.JSON
     )

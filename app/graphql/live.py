@@ -26,6 +26,7 @@ from app.graphql.context import Info
 from app.graphql.orders import Order, OrderStatus, Payment, find_order, payment_by_id
 from app.graphql.paging import INVALID, parse_id
 from app.graphql.permissions import STAFF
+from app.metrics import open_subscription
 from app.ordering.tables import OrderEvent as OrderEventTable
 from app.whatsapp.tables import InboundMessage
 
@@ -113,24 +114,25 @@ async def _committed(
 ) -> AsyncIterator[dict[str, Any]]:
     """Event rows after ``after`` (or from now), in id order, forever."""
     async with channels.start_subscription([CHANNEL]) as subscriber:
-        notes = subscriber.iter_events()
-        last = parse_id(after, "after") if after is not None else await _latest()
-        while True:
-            if order_id is None:
-                # Shielded: one subscriber leaving must not cancel the read the others share.
-                rows = await asyncio.shield(shared.next_rows(last))
-            else:
-                rows = await _rows_after(last, order_id)
-            for row in rows:
-                last = row["id"]
-                yield row
-            if len(rows) == BATCH:
-                continue
+        with open_subscription():
+            notes = subscriber.iter_events()
+            last = parse_id(after, "after") if after is not None else await _latest()
             while True:
-                note = json.loads(await anext(notes))
-                mine = order_id is None or note.get("order_id") == order_id
-                if note["id"] > last and mine:
-                    break
+                if order_id is None:
+                    # Shielded: one subscriber leaving must not cancel the read the others share.
+                    rows = await asyncio.shield(shared.next_rows(last))
+                else:
+                    rows = await _rows_after(last, order_id)
+                for row in rows:
+                    last = row["id"]
+                    yield row
+                if len(rows) == BATCH:
+                    continue
+                while True:
+                    note = json.loads(await anext(notes))
+                    mine = order_id is None or note.get("order_id") == order_id
+                    if note["id"] > last and mine:
+                        break
 
 
 async def _order_now(shared: SharedReads, row: dict[str, Any]) -> Order | None:
@@ -186,26 +188,27 @@ async def _customer_messages(
 ) -> AsyncIterator[dict[str, Any]]:
     """The customer's inbound messages after ``after``, in order, forever."""
     async with channels.start_subscription([HANDOVER_CHANNEL]) as subscriber:
-        notes = subscriber.iter_events()
-        last = after
-        while True:
-            rows = await InboundMessage.raw(
-                "SELECT id, type, sent_at, payload->'message'->'text'->>'body' AS text "
-                "FROM inbound_message "
-                "WHERE customer = {} AND id > {} ORDER BY id LIMIT {}",
-                customer_id,
-                last,
-                BATCH,
-            )
-            for row in rows:
-                last = row["id"]
-                yield row
-            if len(rows) == BATCH:
-                continue
+        with open_subscription():
+            notes = subscriber.iter_events()
+            last = after
             while True:
-                note = json.loads(await anext(notes))
-                if note["customer_id"] == customer_id and note["message_id"] > last:
-                    break
+                rows = await InboundMessage.raw(
+                    "SELECT id, type, sent_at, payload->'message'->'text'->>'body' AS text "
+                    "FROM inbound_message "
+                    "WHERE customer = {} AND id > {} ORDER BY id LIMIT {}",
+                    customer_id,
+                    last,
+                    BATCH,
+                )
+                for row in rows:
+                    last = row["id"]
+                    yield row
+                if len(rows) == BATCH:
+                    continue
+                while True:
+                    note = json.loads(await anext(notes))
+                    if note["customer_id"] == customer_id and note["message_id"] > last:
+                        break
 
 
 @strawberry.type(description="Follow the shop live over WebSocket (graphql-transport-ws).")

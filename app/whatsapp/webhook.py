@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from typing import Annotated, Any
 
 import structlog
@@ -18,6 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 
 from app.db.errors import DATABASE_UNAVAILABLE
+from app.metrics import WEBHOOK_REQUESTS, WEBHOOK_SECONDS
 from app.settings import Settings
 from app.whatsapp.inbox import store_batch
 from app.whatsapp.sandbox_secret import app_secret
@@ -47,6 +49,24 @@ def verify_subscription(
 
 @post("/webhooks/whatsapp", status_code=200, request_max_body_size=MAX_BODY_BYTES)
 async def receive_updates(request: Request[Any, Any, Any], state: State) -> dict[str, int]:
+    started = time.perf_counter()
+    outcome = "failed"
+    try:
+        answer = await _receive(request, state)
+        outcome = "stored"
+        return answer
+    except HTTPException as refused:
+        outcome = _OUTCOMES.get(refused.status_code, "failed")
+        raise
+    finally:
+        WEBHOOK_REQUESTS.labels(outcome).inc()
+        WEBHOOK_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+
+_OUTCOMES = {400: "malformed", 401: "unsigned", 503: "unavailable"}
+
+
+async def _receive(request: Request[Any, Any, Any], state: State) -> dict[str, int]:
     settings: Settings = state.settings
     body = await request.body()
     if not is_valid_signature(body, request.headers.get(SIGNATURE_HEADER), app_secret(settings)):

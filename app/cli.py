@@ -189,9 +189,18 @@ def scheduler() -> None:
         asyncio.run(_until_signalled(resolved, _schedule))
 
 
+def _own_metrics(settings: Settings) -> None:
+    if settings.metrics_port:
+        from app.metrics import serve_metrics
+
+        serve_metrics(settings.host, settings.metrics_port)
+        log.info("metrics", url=f"http://{settings.host}:{settings.metrics_port}/metrics")
+
+
 async def _work(runtime: Runtime, stop: asyncio.Event) -> None:
     from app.queue import run_worker
 
+    _own_metrics(runtime.resources.settings)
     concurrency = runtime.resources.settings.worker_concurrency
     await run_worker(runtime.broker, stop, concurrency=concurrency)
 
@@ -199,6 +208,7 @@ async def _work(runtime: Runtime, stop: asyncio.Event) -> None:
 async def _schedule(runtime: Runtime, stop: asyncio.Event) -> None:
     from app.queue import run_scheduler
 
+    _own_metrics(runtime.resources.settings)
     task = asyncio.create_task(run_scheduler(runtime.broker))
     await stop.wait()
     task.cancel()

@@ -26,12 +26,16 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
 from app.db.errors import DATABASE_UNAVAILABLE
 from app.db.reads import fetch
+from app.payments.card import StripeProvider
+from app.queue import CONSUMER_GROUP, QUEUE_NAME
 
 # Meta expects a webhook to answer in well under a second (median under 250 ms).
 _FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -58,6 +62,25 @@ GRAPHQL_ERRORS = Counter(
     "GraphQL errors returned, by code (INTERNAL is a bug or an outage)",
     ["code"],
 )
+OUTBOUND_ATTEMPTS = Counter(
+    "chatcart_outbound_attempts",
+    "Sends to WhatsApp by result (sent, retry, failed, dead) and WhatsApp error code",
+    ["result", "code"],
+)
+TASK_RUNS = Counter(
+    "chatcart_task_runs", "Task runs by task and outcome (ok, error)", ["task", "outcome"]
+)
+TASK_SECONDS = Histogram(
+    "chatcart_task_seconds",
+    "Task run time by task",
+    ["task"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+ORDER_EVENTS = Counter(
+    "chatcart_order_events",
+    "Order and payment changes by event type (OrderPlaced, PaymentConfirmed, …)",
+    ["type"],
+)
 SUBSCRIPTIONS = Gauge(
     "chatcart_graphql_subscriptions",
     "Live GraphQL subscriptions open now",
@@ -82,6 +105,20 @@ FROM inbound_message WHERE status = 'pending'
 """
 _OUTBOUND_SQL = "SELECT status, count(*) AS n FROM outbound_message GROUP BY status"
 _ORDERS_SQL = "SELECT status, count(*) AS n FROM orders GROUP BY status"
+
+
+class TaskMetrics(TaskiqMiddleware):
+    """Counts and times every task a worker runs."""
+
+    def post_execute(self, message: TaskiqMessage, result: TaskiqResult[Any]) -> None:
+        outcome = "error" if result.is_err else "ok"
+        TASK_RUNS.labels(message.task_name, outcome).inc()
+        TASK_SECONDS.labels(message.task_name).observe(result.execution_time)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """``/metrics`` of a worker or scheduler process, on a port of its own."""
+    start_http_server(port, addr=host)
 
 
 class _Snapshot(Collector):
@@ -133,9 +170,38 @@ def _process_figures() -> bytes:
     return bytes(generate_latest(REGISTRY))
 
 
+async def _queue_figures(state: State) -> list[GaugeMetricFamily]:
+    depth = GaugeMetricFamily("chatcart_queue_depth", "Task messages in the queue's stream")
+    waiting = GaugeMetricFamily(
+        "chatcart_queue_unacknowledged", "Task messages handed to a worker and not yet done"
+    )
+    circuit = GaugeMetricFamily(
+        "chatcart_payment_circuit_open",
+        "1 while the card gateway's circuit breaker is open (manual payments only)",
+        labels=["gateway"],
+    )
+    redis = state.resources.redis
+    figures = [depth, circuit]
+    try:
+        depth.add_metric([], int(await redis.xlen(QUEUE_NAME)))
+        card = state.runtime.payment_methods.card
+        if isinstance(card, StripeProvider):
+            breaker = await card.guard.state()
+            circuit.add_metric([card.name], 1 if breaker.get("state") == "opened" else 0)
+    except Exception:  # Redis is down: /health/ready says so
+        return []
+    try:
+        pending = await redis.xpending(QUEUE_NAME, CONSUMER_GROUP)
+    except Exception:  # no worker has created the consumer group yet
+        return figures
+    waiting.add_metric([], int(pending.get("pending", 0)))
+    return [*figures, waiting]
+
+
 @get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE_LATEST)
 async def metrics(state: State) -> Response[bytes]:
     snapshot = CollectorRegistry()
-    snapshot.register(_Snapshot(await _database_figures()))
+    figures = await _database_figures() + await _queue_figures(state)
+    snapshot.register(_Snapshot(figures))
     body = _process_figures() + bytes(generate_latest(snapshot))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

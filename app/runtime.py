@@ -10,6 +10,7 @@ import httpx
 import structlog
 from taskiq import AsyncBroker
 
+from app.metrics import TaskMetrics
 from app.payments.card import StripeProvider
 from app.payments.gateway import GatewayGuard
 from app.payments.methods import PaymentMethods
@@ -105,6 +106,7 @@ async def open_runtime(
     start-up (which needs Redis). A web process that only enqueues does not."""
     client = http_client or httpx.AsyncClient(timeout=GRAPH_TIMEOUT)
     broker = build_broker(resources.settings)
+    broker.add_middlewares(TaskMetrics())
     tasks = register_tasks(broker)
     runtime = Runtime(
         resources=resources,

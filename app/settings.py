@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     graphql_list_rate_per_minute: int = Field(
         default=240, ge=1, description="Expensive GraphQL reads allowed per token and minute"
     )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port where `chatcart worker` and `chatcart scheduler` serve their own "
+        "/metrics (0: off; the web serves /metrics on its own port)",
+    )
     trusted_proxies: Annotated[tuple[IPvAnyNetwork, ...], NoDecode] = Field(
         default=(),
         description="Reverse proxies (addresses or networks, comma-separated) whose "

@@ -21,6 +21,7 @@ import asyncpg
 import redis.asyncio as aioredis
 import structlog
 
+from app.metrics import ORDER_EVENTS
 from app.ordering.tables import OrderEvent
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ async def publish_pending(redis: aioredis.Redis) -> int:
             return 0
         for row in rows:
             await redis.publish(CHANNEL, json.dumps(_note(row)))
+            ORDER_EVENTS.labels(row["type"]).inc()
         await OrderEvent.raw(
             "UPDATE order_event SET published_at = {} WHERE id = ANY({})",
             datetime.now(UTC),

@@ -22,6 +22,7 @@ import structlog
 
 from app.db.locks import LockSpace, advisory_lock
 from app.errors import IllegalTransition, NotFound
+from app.metrics import OUTBOUND_ATTEMPTS
 from app.whatsapp.tables import OutboundMessage, OutboundStatus
 from app.whatsapp.transport import OUTSIDE_WINDOW, PAIR_RATE_LIMIT, SendError, Transport
 
@@ -223,20 +224,25 @@ async def _deliver_one(
         json.dumps(body, ensure_ascii=False),
         row["id"],
     )
+    OUTBOUND_ATTEMPTS.labels("sent", "").inc()
     return "sent"
 
 
 async def _record_failure(
     message_id: int, attempts: int, error: SendError, policy: DeliveryPolicy, now: datetime
 ) -> str:
+    code = str(error.code or "")
     if not error.retryable:
         await _finish(message_id, OutboundStatus.FAILED, attempts, error.message, error.code)
         log.warning("outbound failed", outbound_id=message_id, code=error.code)
+        OUTBOUND_ATTEMPTS.labels("failed", code).inc()
         return "failed"
     if attempts >= policy.max_attempts:
         await _finish(message_id, OutboundStatus.DEAD, attempts, error.message, error.code)
         log.error("outbound dead", outbound_id=message_id, code=error.code, attempts=attempts)
+        OUTBOUND_ATTEMPTS.labels("dead", code).inc()
         return "dead"
+    OUTBOUND_ATTEMPTS.labels("retry", code).inc()
     retry_at = now + backoff(attempts, error.code)
     await OutboundMessage.raw(
         "UPDATE outbound_message SET attempts = {}, next_attempt_at = {}, last_error = {}, "

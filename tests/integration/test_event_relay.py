@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from app import actors
 from app.customers.service import register_customer
 from app.events.relay import CHANNEL, publish_pending, relay_in_background
+from app.metrics import ORDER_EVENTS
 from app.ordering import events
 from app.ordering.tables import Order, OrderEvent
 from app.resources import Resources
@@ -47,8 +48,10 @@ async def test_committed_events_are_published_once_in_order(redis_client: aiored
         await pubsub.subscribe(CHANNEL)
         first = await events.record(order_id, "OrderPlaced", actors.CUSTOMER, {})
         second = await events.record(order_id, "PaymentStarted", actors.CUSTOMER, {})
+        placed = ORDER_EVENTS.labels("OrderPlaced")._value.get()
         assert await publish_pending(redis_client) == 2
         assert await publish_pending(redis_client) == 0
+        assert ORDER_EVENTS.labels("OrderPlaced")._value.get() == placed + 1  # counted once
         notes = await received(pubsub)
     assert [(n["id"], n["type"]) for n in notes] == [
         (first, "OrderPlaced"),

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from taskiq import TaskiqMessage, TaskiqResult
 
+from app.metrics import TASK_RUNS, TaskMetrics
 from app.resources import Resources
 from app.settings import Settings
 from tests.conftest import app_client
@@ -77,3 +79,22 @@ async def test_graphql_latency_and_error_codes_are_counted(api: httpx.AsyncClien
         == value(before, errors, code="UNAUTHENTICATED") + 2
     )
     assert ("chatcart_graphql_subscriptions", ()) in after
+
+
+async def test_the_queue_is_measured(api: httpx.AsyncClient) -> None:
+    raw = encode(envelope([text_message("wamid.q1")]))
+    await api.post("/webhooks/whatsapp", content=raw, headers=signed_headers(raw))
+    figures = await scrape(api)
+    assert value(figures, "chatcart_queue_depth") >= 1  # the task that will handle it
+
+
+def test_task_runs_are_counted_and_timed() -> None:
+    message = TaskiqMessage(task_id="1", task_name="process_inbox", labels={}, args=[], kwargs={})
+    ok = TaskiqResult(is_err=False, return_value=None, execution_time=0.2)
+    failed = TaskiqResult(is_err=True, return_value=None, execution_time=0.1)
+    runs = TASK_RUNS.labels("process_inbox", "ok")._value.get()
+    errors = TASK_RUNS.labels("process_inbox", "error")._value.get()
+    TaskMetrics().post_execute(message, ok)
+    TaskMetrics().post_execute(message, failed)
+    assert TASK_RUNS.labels("process_inbox", "ok")._value.get() == runs + 1
+    assert TASK_RUNS.labels("process_inbox", "error")._value.get() == errors + 1

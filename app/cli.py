@@ -26,6 +26,7 @@ from app.logs import configure_logging, granian_log_config
 from app.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from app.doctor import Check
     from app.runtime import Runtime
 
 log = structlog.get_logger("app.cli")
@@ -171,6 +172,42 @@ def _serve_http(settings: Settings) -> None:
         log_dictconfig=granian_log_config(settings),
         websockets=True,
     ).serve()
+
+
+@main.command()
+def doctor() -> None:
+    """Check the configuration and every connection; say what is wrong and how to fix it."""
+    from app.doctor import run_checks
+
+    settings = _load()
+    with _services(settings, owner=False) as resolved:
+
+        async def work() -> list[Check]:
+            async with httpx.AsyncClient() as http:
+                return await run_checks(resolved, http)
+
+        checks = _run_without_pool(resolved, work)
+    for check in checks:
+        mark = click.style("ok  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {check.name}: {check.found}")
+        if not check.ok and check.fix:
+            click.echo(f"     fix: {check.fix}")
+    failed = [check.name for check in checks if not check.ok]
+    if failed:
+        raise click.ClickException(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+    click.echo("All checks passed.")
+
+
+def _run_without_pool(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the engine bound but no pool: a check must not wait on one."""
+    from app.db.engine import bind_engine
+
+    bind_engine(settings.database_url or "")
+
+    async def runner() -> T:
+        return await work()
+
+    return asyncio.run(runner())
 
 
 @main.command()

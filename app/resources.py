@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
 import redis.asyncio as aioredis
 import structlog
 from piccolo.engine.postgres import PostgresEngine
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.db.engine import bind_engine, open_pool
+from app.db.errors import DATABASE_UNAVAILABLE
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -36,10 +39,21 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     if settings.database_url is None or settings.redis_url is None:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before opening resources")
     engine = bind_engine(settings.database_url)
-    await open_pool(
-        engine, min_size=settings.database_pool_min, max_size=settings.database_pool_max
+    wait = settings.startup_wait_seconds
+    await until_up(
+        "postgres",
+        lambda: open_pool(
+            engine, min_size=settings.database_pool_min, max_size=settings.database_pool_max
+        ),
+        wait,
     )
     client = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    try:
+        await until_up("redis", client.ping, wait)
+    except ServiceUnavailable as exc:
+        # Without Redis the web still stores what WhatsApp delivers (the sweep enqueues it
+        # later) and /health/ready reports it; a worker fails when it starts consuming.
+        log.error("starting without redis", error=str(exc))
     lock_pool = await asyncpg.create_pool(
         settings.database_url, min_size=0, max_size=settings.worker_concurrency + 2
     )
@@ -52,6 +66,45 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             await _close(engine.pool)
             engine.pool = None
         log.debug("resources closed")
+
+
+class ServiceUnavailable(RuntimeError):
+    """PostgreSQL or Redis did not answer within ``STARTUP_WAIT_SECONDS``."""
+
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    *DATABASE_UNAVAILABLE,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+async def until_up(name: str, connect: Callable[[], Awaitable[object]], seconds: float) -> None:
+    """Call ``connect`` until it works, for at most ``seconds``: a process started with (or
+    just before) its database waits for it instead of failing. Each failed try is logged."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    delay, attempt = 0.5, 1
+    while True:
+        try:
+            await connect()
+        except _UNREACHABLE as exc:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise ServiceUnavailable(
+                    f"{name} did not answer within {seconds:g} s (STARTUP_WAIT_SECONDS): {exc!r}"
+                ) from exc
+            pause = min(delay, remaining)
+            log.warning(
+                "waiting for a service", service=name, attempt=attempt, retry_in_s=round(pause, 1),
+                error=repr(exc),
+            )  # fmt: skip
+            await asyncio.sleep(pause)
+            delay, attempt = min(delay * 2, 5.0), attempt + 1
+        else:
+            if attempt > 1:
+                log.info("service answered", service=name, attempts=attempt)
+            return
 
 
 async def _close(pool: asyncpg.Pool) -> None:

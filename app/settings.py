@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     chatcart_data_dir: Path = Field(default=Path(".chatcart"))
     database_pool_min: int = Field(default=1, ge=1)
     database_pool_max: int = Field(default=10, ge=1)
+    startup_wait_seconds: float = Field(
+        default=30.0, ge=0, le=600, description="How long a process waits for PostgreSQL and "
+        "Redis to answer when it starts (0: fail at once)",
+    )  # fmt: skip
 
     # Web server
     host: str = "127.0.0.1"

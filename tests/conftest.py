@@ -69,6 +69,7 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "environment": "test",
         "log_format": "console",
         "log_level": "WARNING",
+        "startup_wait_seconds": 1.0,  # tests that start without a service need no long wait
         "shop_name": "Test Shop",
         "shop_currency": "USD",
         "shop_locale": "en_US",

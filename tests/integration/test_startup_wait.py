@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from app import resources as resources_module
 from app.resources import ServiceUnavailable, until_up
 
 
-async def test_a_service_that_comes_up_is_waited_for() -> None:
+async def test_a_service_that_comes_up_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
     tries = 0
 
     async def connect() -> None:
@@ -21,6 +22,8 @@ async def test_a_service_that_comes_up_is_waited_for() -> None:
             raise ConnectionRefusedError("not yet")
 
     with capture_logs() as logs:
+        # structlog caches a module's logger once used: a fresh one sees the capture.
+        monkeypatch.setattr(resources_module, "log", structlog.get_logger("app.resources"))
         await until_up("postgres", connect, 10)
     assert tries == 3
     waiting = [entry for entry in logs if entry["event"] == "waiting for a service"]

@@ -26,10 +26,8 @@ import asyncio
 import json
 import os
 import random
-import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,10 +39,9 @@ import asyncpg
 import httpx
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parents[1]
-CHATCART = str(Path(sys.executable).with_name("chatcart"))
-ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
+
 DATABASE = "chatcart_bench"
 PASSWORD = "bench password 1"
 
@@ -54,26 +51,21 @@ ONE = "query($n: Int) { order(number: $n) { number status total items { sku quan
 SUBSCRIPTION = "subscription { orderEvents { id type } }"
 
 
-def database_url() -> str:
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{DATABASE}"
+def environment() -> dict[str, str]:
+    # One token drives all the load here; production keeps the default.
+    return common.environment(DATABASE, GRAPHQL_LIST_RATE_PER_MINUTE="1000000")
 
 
 async def prepare() -> None:
-    admin = await asyncpg.connect(ADMIN_URL)
-    await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    await admin.execute(f"CREATE DATABASE {DATABASE}")
-    await admin.close()
     env = environment()
-    await asyncio.to_thread(
-        subprocess.run, [CHATCART, "migrate"], env=env, check=True, capture_output=True
-    )
-    staff = [CHATCART, "create-staff", "--email", "bench@shop.example", "--name", "Bench",
+    await common.fresh_database(DATABASE, env)
+    staff = [common.CHATCART, "create-staff", "--email", "bench@shop.example", "--name", "Bench",
              "--role", "ADMIN", "--password-stdin"]  # fmt: skip
     await asyncio.to_thread(
         subprocess.run, staff, env=env, input=PASSWORD + "\n", text=True, check=True,
         capture_output=True,
     )  # fmt: skip
-    db = await asyncpg.connect(database_url())
+    db = await asyncpg.connect(common.database_url(DATABASE))
     await seed(db)
     await db.close()
 
@@ -114,46 +106,6 @@ async def seed(db: asyncpg.Connection) -> None:
             order_id, f"REF-{number}", f"bench-{number}", total,
         )  # fmt: skip
     await db.execute("UPDATE order_event SET published_at = now()")
-
-
-def environment() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "REDIS_URL": REDIS_URL,
-        "CHATCART_EMBEDDED": "0",
-        "LOG_LEVEL": "WARNING",
-        # One token drives all the load here; production keeps the default.
-        "GRAPHQL_LIST_RATE_PER_MINUTE": "1000000",
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [CHATCART, "serve", "--no-migrate", "--no-seed-demo"],
-        env={**environment(), "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-async def wait_ready(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(200):
-            try:
-                if (await http.get(f"{url}/health/ready")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise SystemExit("server did not become ready")
 
 
 async def login(url: str) -> str:
@@ -219,55 +171,11 @@ def wrk_load(
 ) -> dict[str, float]:
     """Drive ``bodies`` (round robin) with wrk and read its summary."""
     with tempfile.TemporaryDirectory() as folder:
-        script, lines = Path(folder, "post.lua"), Path(folder, "bodies.txt")
-        script.write_text(WRK_SCRIPT)
+        lines = Path(folder, "bodies.txt")
         lines.write_text("\n".join(bodies) + "\n")
-        command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency",
-                   "-s", str(script), f"{url}/graphql"]  # fmt: skip
-        env = {**os.environ, "BENCH_TOKEN": token, "BENCH_BODIES": str(lines)}
-        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-
-    def figure(pattern: str) -> float:
-        found = re.search(pattern, out)
-        return float(found.group(1)) if found else 0.0
-
-    def millis(label: str) -> float:
-        found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
-        if not found:
-            return 0.0
-        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-        return float(found.group(1)) * scale
-
-    return {
-        "requests": figure(r"(\d+) requests in"),
-        "errors": figure(r"Non-2xx or 3xx responses: (\d+)"),
-        "req_per_s": figure(r"Requests/sec:\s+([\d.]+)"),
-        "p50_ms": millis("50%"),
-        "p99_ms": millis("99%"),
-    }
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (from /proc; 0 where unreadable)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-def postgres_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-u", "postgres"], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
-
-
-def server_pids(server: subprocess.Popen[bytes]) -> list[int]:
-    found = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()] or [server.pid]
+        env = {"BENCH_TOKEN": token, "BENCH_BODIES": str(lines)}
+        out = common.run_wrk(f"{url}/graphql", WRK_SCRIPT, env, seconds=seconds, clients=clients)
+    return common.wrk_figures(out)
 
 
 async def check_answers(url: str, token: str, bodies: list[str]) -> None:
@@ -309,7 +217,7 @@ async def live(url: str, token: str, subscribers: int, events: int) -> dict[str,
     tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
     await asyncio.wait_for(ready.wait(), 60)
     await asyncio.sleep(1)  # every subscription is listening
-    db = await asyncpg.connect(database_url())
+    db = await asyncpg.connect(common.database_url(DATABASE))
     committed: dict[int, float] = {}
     order_id = await db.fetchval("SELECT id FROM orders LIMIT 1")
     for _ in range(events):
@@ -336,6 +244,13 @@ async def live(url: str, token: str, subscribers: int, events: int) -> dict[str,
     }
 
 
+def _cpu(server: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """CPU seconds so far of the web process and of PostgreSQL."""
+    return common.cpu_seconds(common.server_pids(server)), common.cpu_seconds(
+        common.postgres_pids()
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
@@ -346,11 +261,11 @@ async def main() -> None:
     args = parser.parse_args()
 
     await prepare()
-    port = free_port()
+    port = common.free_port()
     url = f"http://127.0.0.1:{port}"
-    server = start_server(port)
+    server = common.start_server(port, environment())
     try:
-        await wait_ready(url)
+        await common.wait_ready(url)
         token = await login(url)
         numbers = list(range(1001, 2001))
         random.Random(7).shuffle(numbers)
@@ -364,15 +279,16 @@ async def main() -> None:
             await check_answers(url, token, bodies)
             if use_wrk:
                 wrk_load(url, token, bodies, seconds=2, clients=args.clients)  # warm-up
-                app, pg = cpu_seconds(server_pids(server)), cpu_seconds(postgres_pids())
+                app, pg = _cpu(server)
                 figures = wrk_load(url, token, bodies, seconds=args.seconds, clients=args.clients)
             else:
                 await load(url, token, bodies, seconds=2, clients=args.clients)  # warm-up
-                app, pg = cpu_seconds(server_pids(server)), cpu_seconds(postgres_pids())
+                app, pg = _cpu(server)
                 figures = await load(url, token, bodies, seconds=args.seconds, clients=args.clients)
             served = max(figures["requests"], 1)
-            figures["app_cpu_ms_per_req"] = 1000 * (cpu_seconds(server_pids(server)) - app) / served
-            figures["pg_cpu_ms_per_req"] = 1000 * (cpu_seconds(postgres_pids()) - pg) / served
+            app_now, pg_now = _cpu(server)
+            figures["app_cpu_ms_per_req"] = 1000 * (app_now - app) / served
+            figures["pg_cpu_ms_per_req"] = 1000 * (pg_now - pg) / served
             print(f"{name}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()))
         figures = await live(url, token, args.subscribers, args.events)
         print(

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import redis.asyncio as aioredis
 
 CHATCART = str(Path(sys.executable).with_name("chatcart"))
 ADMIN_URL = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -41,7 +42,13 @@ def environment(database: str, **extra: str) -> dict[str, str]:
 
 
 async def fresh_database(database: str, env: dict[str, str]) -> None:
-    """Drop and create ``database``, then migrate it with the chatcart CLI."""
+    """Drop and create ``database`` and empty the Redis database (queue, sessions), then
+    migrate with the chatcart CLI."""
+    redis = aioredis.from_url(REDIS_URL)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     await admin.execute(f"CREATE DATABASE {database}")

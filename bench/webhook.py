@@ -28,6 +28,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import asyncpg
@@ -71,8 +72,8 @@ end
 """
 
 
-def message(number: int) -> bytes:
-    """One signed-ready webhook body: a text message from one of 200 customers."""
+def message(number: int, text: str | None = None) -> bytes:
+    """One signed-ready webhook body: a text message (sent now) from one of 200 customers."""
     wa_id = f"1555{number % 200:07d}"
     body = {
         "object": "whatsapp_business_account",
@@ -81,8 +82,8 @@ def message(number: int) -> bytes:
             "metadata": {"display_phone_number": "15550000000", "phone_number_id": "1"},
             "contacts": [{"wa_id": wa_id, "profile": {"name": f"Customer {number % 200}"}}],
             "messages": [{"from": wa_id, "id": f"wamid.bench.{number}",
-                          "timestamp": "1767225600", "type": "text",
-                          "text": {"body": f"hello {number}"}}],
+                          "timestamp": str(int(time.time())), "type": "text",
+                          "text": {"body": text or f"hello {number}"}}],
         }}]}],
     }  # fmt: skip
     return json.dumps(body, separators=(",", ":")).encode()

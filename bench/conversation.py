@@ -9,6 +9,7 @@ to 10 ms of polling). Reports inbound-to-reply p50/p95/p99, messages/s, and the 
 the web and worker processes.
 
 Usage: .venv/bin/python bench/conversation.py [--customers 100] [--messages 6] [--think 0]
+       [--workers 1]
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -39,6 +41,9 @@ async def customer(
 ) -> None:
     wa_id = f"1555{number % 200:07d}"
     seen = 0
+    # People do not all press send at the same moment: each starts within the first
+    # think time (all at once when there is none).
+    await asyncio.sleep(random.Random(number).uniform(0, think))
     for turn in range(messages):
         text = SCRIPT[turn % len(SCRIPT)]
         # The customer is `number`; the message id is new for every turn.
@@ -66,6 +71,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, default=100)
     parser.add_argument("--messages", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=1, help="`chatcart worker` processes")
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds a customer takes to answer (0: none)"
     )
@@ -81,16 +87,22 @@ async def main() -> None:
     port = common.free_port()
     url = f"http://127.0.0.1:{port}"
     server = common.start_server(port, env)
-    worker = subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
-        [common.CHATCART, "worker"], env=env, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    workers = [
+        subprocess.Popen(  # noqa: ASYNC220 - started once, before any load
+            [common.CHATCART, "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(args.workers)
+    ]
     try:
         await common.wait_ready(url)
         await asyncio.sleep(2)  # the worker's consumer group is declared
-        web_pids, worker_pids = common.server_pids(server), [worker.pid]
+        web_pids, worker_pids = common.server_pids(server), [w.pid for w in workers]
         idle_web = max(common.rss_mb([pid]) for pid in web_pids)
-        idle_worker = common.rss_mb(worker_pids)
+        idle_worker = max(common.rss_mb([pid]) for pid in worker_pids)
         delays: list[float] = []
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
@@ -103,11 +115,11 @@ async def main() -> None:
             )
             elapsed = time.perf_counter() - began
         busy_web = max(common.rss_mb([pid]) for pid in web_pids)
-        busy_worker = common.rss_mb(worker_pids)
+        busy_worker = max(common.rss_mb([pid]) for pid in worker_pids)
         delays.sort()
         print(
             f"{args.customers} customers x {args.messages} messages, {args.think:g} s to "
-            "answer: "
+            f"answer, {args.workers} worker(s): "
             f"{len(delays) / elapsed:.1f} messages/s answered, inbound-to-reply "
             f"p50 {1000 * statistics.median(delays):.0f} ms, "
             f"p95 {1000 * delays[int(len(delays) * 0.95) - 1]:.0f} ms, "
@@ -116,13 +128,13 @@ async def main() -> None:
         )
         print(
             f"memory (RSS, MB): web {idle_web:.0f} idle, {busy_web:.0f} after; "
-            f"worker {idle_worker:.0f} idle, {busy_worker:.0f} after",
+            f"worker {idle_worker:.0f} idle, {busy_worker:.0f} after (largest)",
             flush=True,
         )
     finally:
-        for process in (worker, server):
+        for process in (*workers, server):
             os.killpg(process.pid, signal.SIGTERM)
-        for process in (worker, server):
+        for process in (*workers, server):
             process.wait(timeout=30)
 
 

@@ -20,6 +20,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -165,8 +166,6 @@ def _process_figures() -> bytes:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return bytes(generate_latest(registry))
-    from prometheus_client import REGISTRY
-
     return bytes(generate_latest(REGISTRY))
 
 

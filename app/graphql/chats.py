@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -27,7 +28,6 @@ from app.graphql.paging import (
     parse_id,
 )
 from app.graphql.permissions import STAFF
-from app.graphql.rows import json_column
 from app.whatsapp.outbound import retry_message
 from app.whatsapp.tables import InboundMessage, OutboundMessage
 
@@ -205,7 +205,9 @@ class ChatsMutation:
         except DomainError as error:
             return RetryPayload(errors=user_errors(error))
         await _kick(info, row["customer"])
-        row["payload"] = json_column(row["payload"])
+        row["payload"] = (
+            orjson.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
+        )
         return RetryPayload(message=_outbound(row))
 
     @strawberry.mutation(

@@ -91,7 +91,8 @@ class _PlainField:
     type: GraphQLOutputType  # the field's type, as declared
     non_null: bool
     leaf: GraphQLLeafType | None = None  # leaves
-    enum_names: dict[Any, str] = field(default_factory=dict)  # ENUM: member → name
+    # ENUM: id(member) → name. By identity: an ``Enum``'s own hash is Python code.
+    enum_names: dict[int, str] = field(default_factory=dict)
     object_type: GraphQLObjectType | None = None  # OBJECT, OBJECT_LIST
     item_type: GraphQLOutputType | None = None  # OBJECT_LIST: the list's item type
     item_non_null: bool = False
@@ -111,11 +112,11 @@ def _leaf_kind(leaf: GraphQLLeafType) -> _Kind:
     return _Kind.LEAF
 
 
-def _enum_names(leaf: GraphQLEnumType) -> dict[Any, str]:
-    """Python enum member → GraphQL name, as strawberry's enum serializer maps them."""
+def _enum_names(leaf: GraphQLEnumType) -> dict[int, str]:
+    """id(Python enum member) → GraphQL name, as strawberry's enum serializer maps them."""
     members = list(cast("type[Enum]", leaf.wrapped_cls))  # type: ignore[attr-defined]
     return {
-        member: name
+        id(member): name
         for name, value in leaf.values.items()
         for member in members
         if member.value == value.value
@@ -201,9 +202,7 @@ class _Step:
         self.details = details  # graphql-core needs them for paths, errors, sub-selections
         self.kind = plan.kind if plan is not None else None
         self.attribute = plan.attribute if plan is not None else ""
-        # Enum members by identity: an ``Enum``'s own hash is Python code, run per lookup.
-        names = plan.enum_names if plan is not None else {}
-        self.enum_names = {id(member): name for member, name in names.items()}
+        self.enum_names = plan.enum_names if plan is not None else {}
         # Objects: the sub-selection, collected and compiled on first use.
         self.sub: GroupedFieldSet | None = None
         self.sub_steps: list[_Step] | None = None

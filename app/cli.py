@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -236,10 +237,16 @@ def _own_metrics(settings: Settings) -> None:
 
 async def _work(runtime: Runtime, stop: asyncio.Event) -> None:
     from app.queue import run_worker
+    from app.tasks import requeue_waiting_work
 
     _own_metrics(runtime.resources.settings)
     concurrency = runtime.resources.settings.worker_concurrency
-    await run_worker(runtime.broker, stop, concurrency=concurrency)
+    await run_worker(
+        runtime.broker,
+        stop,
+        concurrency=concurrency,
+        on_attach=functools.partial(requeue_waiting_work, runtime.tasks),
+    )
 
 
 async def _schedule(runtime: Runtime, stop: asyncio.Event) -> None:

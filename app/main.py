@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -21,11 +22,12 @@ from app.logs import configure_logging
 from app.metrics import metrics
 from app.payments.methods import PaymentMethods
 from app.payments.webhook import payment_return, receive_payment_event
-from app.queue import in_process_worker
+from app.queue import in_process_worker, redis_retry
 from app.receipts.web import download_receipt
 from app.resources import Resources, open_resources
 from app.runtime import Runtime, build_payment_methods, open_runtime
 from app.settings import Settings, get_settings
+from app.tasks import requeue_waiting_work
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.health import live, ready
 from app.web.request_id import request_id_middleware
@@ -43,7 +45,8 @@ def conversation_handler(
 ) -> ConversationHandler:
     return ConversationHandler(
         resources.settings,
-        session_store(resources.settings, resources.redis),
+        session_store(resources.settings),
+        resources.redis,
         payment_methods,
     )
 
@@ -70,7 +73,7 @@ def _channels(settings: Settings) -> tuple[ChannelsPlugin | None, aioredis.Redis
     """Live updates fan out through Redis pub/sub, so any web instance serves any screen."""
     if settings.redis_url is None:
         return None, None
-    client = aioredis.Redis.from_url(settings.redis_url)
+    client = aioredis.Redis.from_url(settings.redis_url, retry=redis_retry())
     backend = RedisChannelsPubSubBackend(redis=client)
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True), client
 
@@ -99,7 +102,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
             app.state.channels = channels
             app.state.shared_reads = SharedReads()
             worker = (
-                in_process_worker(runtime.broker, concurrency=settings.worker_concurrency)
+                in_process_worker(
+                    runtime.broker,
+                    concurrency=settings.worker_concurrency,
+                    on_attach=functools.partial(requeue_waiting_work, runtime.tasks),
+                )
                 if in_process
                 else contextlib.nullcontext()
             )

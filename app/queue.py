@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from taskiq import AsyncBroker, BrokerMessage, TaskiqScheduler
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.scheduler.run import SchedulerLoop
@@ -68,6 +70,12 @@ class StreamBroker(RedisStreamBroker):
         await super().shutdown()
 
 
+def redis_retry() -> Retry:
+    """Retry a command a few times on a fresh connection when Redis dropped it (a restart
+    or a failover), instead of failing the task or the request that sent it."""
+    return Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3)
+
+
 def build_broker(settings: Settings) -> AsyncBroker:
     if settings.redis_url is None:
         raise RuntimeError("REDIS_URL must be resolved before building the broker")
@@ -84,20 +92,34 @@ def build_broker(settings: Settings) -> AsyncBroker:
         consumer_id="0",
         # Bound the stream; work it drops is still pending in PostgreSQL for the sweep.
         maxlen=100_000,
+        retry=redis_retry(),
+        health_check_interval=30,
     )
 
 
-async def run_worker(broker: AsyncBroker, stop: asyncio.Event, *, concurrency: int) -> None:
+async def run_worker(
+    broker: AsyncBroker,
+    stop: asyncio.Event,
+    *,
+    concurrency: int,
+    on_attach: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Run tasks until ``stop`` is set; tasks already started are finished first.
 
     If listening fails (Redis restarted without its data, so the stream and consumer
     group are gone; or the connection dropped), the worker declares the group again and
     goes on listening, with a growing pause: a worker that silently stops would leave the
-    shop answering webhooks but never replying.
+    shop answering webhooks but never replying. ``on_attach`` runs each time it starts
+    listening, to enqueue again the work a lost queue may have held.
     """
     broker.is_worker_process = True
     pause = 1.0
     while not stop.is_set():
+        if on_attach is not None:
+            try:
+                await on_attach()
+            except Exception as exc:
+                log.warning("could not re-enqueue waiting work", error=repr(exc))
         receiver = Receiver(
             broker=broker,
             executor=None,
@@ -141,11 +163,17 @@ async def run_scheduler(broker: AsyncBroker) -> None:
 
 @contextlib.asynccontextmanager
 async def in_process_worker(
-    broker: AsyncBroker, *, concurrency: int, with_scheduler: bool = True
+    broker: AsyncBroker,
+    *,
+    concurrency: int,
+    with_scheduler: bool = True,
+    on_attach: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[None]:
     """Run the worker (and the scheduler) inside this process, e.g. for the embedded shop."""
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(broker, stop, concurrency=concurrency))
+    worker = asyncio.create_task(
+        run_worker(broker, stop, concurrency=concurrency, on_attach=on_attach)
+    )
     scheduler = asyncio.create_task(run_scheduler(broker)) if with_scheduler else None
     try:
         yield

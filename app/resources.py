@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.db.engine import bind_engine, open_pool
 from app.db.errors import DATABASE_UNAVAILABLE
+from app.queue import redis_retry
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -47,7 +48,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         ),
         wait,
     )
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=False)
+    client = aioredis.Redis.from_url(
+        settings.redis_url, decode_responses=False, retry=redis_retry(), health_check_interval=30
+    )
     try:
         await until_up("redis", client.ping, wait)
     except ServiceUnavailable as exc:

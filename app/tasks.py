@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import structlog
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
+from app.conversation.store import forget_idle_sessions
 from app.ordering.tables import Order
 from app.payments.expiry import expire_due, send_reminders
 from app.payments.methods import stop_superseded
@@ -104,11 +105,29 @@ async def payment_clock(context: Annotated[Context, TaskiqDepends()]) -> None:
             await runtime.tasks.deliver_outbound.kiq(customer_id)
 
 
+async def requeue_waiting_work(tasks: Tasks) -> None:
+    """Enqueue every customer with a pending inbound or a due outbound message, whatever
+    their age: run when a worker attaches to the queue, which may have lost its tasks
+    (Redis restarted without its data) while the messages waited in PostgreSQL. Tasks
+    for work already under way find nothing to do."""
+    now = datetime.now(UTC)
+    waiting = await customers_with_stale_messages(now, older_than=timedelta(0))
+    due = await customers_with_due_messages(now)
+    for customer_id in waiting:
+        await tasks.process_inbox.kiq(customer_id)
+    for customer_id in due:
+        await tasks.deliver_outbound.kiq(customer_id)
+    if waiting or due:
+        log.info("re-enqueued waiting work", inbox=len(waiting), outbox=len(due))
+
+
 async def sweep(context: Annotated[Context, TaskiqDepends()]) -> None:
     """Re-enqueue stalled work: inbound messages pending > 60 s, outbound messages due,
-    confirmed payments whose receipt was not issued or sent."""
+    confirmed payments whose receipt was not issued or sent; and forget sessions idle
+    for months."""
     runtime = _runtime(context)
     now = datetime.now(UTC)
+    forgotten = await forget_idle_sessions()
     stale = await customers_with_stale_messages(now)
     due = await customers_with_due_messages(now)
     unsettled = await receipts.unsettled()
@@ -118,9 +137,13 @@ async def sweep(context: Annotated[Context, TaskiqDepends()]) -> None:
         await runtime.tasks.deliver_outbound.kiq(customer_id)
     for payment_id in unsettled:
         await runtime.tasks.settle_payment.kiq(payment_id)
-    if stale or due or unsettled:
+    if stale or due or unsettled or forgotten:
         log.info(
-            "sweep re-enqueued work", inbox=len(stale), outbox=len(due), receipts=len(unsettled)
+            "sweep",
+            inbox=len(stale),
+            outbox=len(due),
+            receipts=len(unsettled),
+            sessions_forgotten=forgotten,
         )
 
 

@@ -95,10 +95,12 @@ class ConversationHandler:
         self,
         settings: Settings,
         sessions: SessionStore,
+        redis: aioredis.Redis,
         payment_methods: PaymentMethods | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.redis = redis  # handover notes and the funnel's counters
         self.payment_methods = payment_methods or PaymentMethods(ManualProvider())
         self.notices = Notices(settings)
 
@@ -109,7 +111,7 @@ class ConversationHandler:
         if customer["handover_since"] is not None:
             # A person is answering this customer: their screen shows the message.
             note = {"customer_id": message.customer_id, "message_id": message.id}
-            await self.sessions.redis.publish(HANDOVER_CHANNEL, json.dumps(note))
+            await self.redis.publish(HANDOVER_CHANNEL, json.dumps(note))
             return
         parsed = to_input(message.payload)
         if isinstance(parsed, Unsupported) and parsed.kind == "reaction":
@@ -130,7 +132,7 @@ class ConversationHandler:
         final = await self._perform(turn, message, recipient, ctx, progress)
         await self.sessions.save(message.customer_id, message.wamid, loaded.session, final)
         if not loaded.session.cart and turn.session.cart:  # a cart started: the funnel's step 2
-            await count_cart(self.sessions.redis, message.customer_id, ctx.now)
+            await count_cart(self.redis, message.customer_id, ctx.now)
         for order_id in progress.settle:
             await receipts.settle_order(order_id, self.settings)
             await stop_superseded(order_id, self.payment_methods)
@@ -311,5 +313,5 @@ def _key(purpose: str, wamid: str) -> str:
     return f"chat:{purpose}:{digest}"
 
 
-def session_store(settings: Settings, redis: aioredis.Redis) -> SessionStore:
-    return SessionStore(redis, timedelta(hours=settings.session_ttl_hours))
+def session_store(settings: Settings) -> SessionStore:
+    return SessionStore(timedelta(hours=settings.session_ttl_hours))

@@ -1,26 +1,47 @@
-"""Conversation sessions in Redis, expiring after a spell of inactivity.
+"""Conversation sessions in PostgreSQL, expiring after a spell of inactivity.
 
 Each record keeps the session *before* the last message was applied, and that message's
 id. When a message is handled again (its worker died half way), the machine is re-run
 from the earlier session, so the same step is not applied twice; its effects are
 idempotent, so they are not repeated either.
+
+An expired record is kept (its contents are not used) so the greeting can tell a
+customer whose session timed out that their cart was cleared; the sweep deletes records
+idle longer than ``FORGET_AFTER``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-import redis.asyncio as aioredis
-
 from app.conversation.session import Session
+from app.db.reads import fetch
 
-KEY = "chatcart:session:{}"
-# Remembers that a customer had a session, so an expired one can be told apart from a
-# first visit (the greeting then says the cart was cleared).
-SEEN_KEY = "chatcart:session-seen:{}"
-SEEN_FOR = timedelta(days=90)
+# Long enough to tell "your cart was cleared" from a first visit.
+FORGET_AFTER = timedelta(days=90)
+
+_LOAD = (
+    "SELECT applied, before::text, current::text, expires_at > now() AS live "
+    "FROM conversation_session WHERE customer = {}"
+)
+_SAVE = (
+    "INSERT INTO conversation_session (customer, applied, before, current, expires_at) "
+    "VALUES ({}, {}, {}::jsonb, {}::jsonb, now() + {}::interval) "
+    "ON CONFLICT (customer) DO UPDATE SET applied = excluded.applied, "
+    "before = excluded.before, current = excluded.current, "
+    "expires_at = excluded.expires_at, updated_at = now()"
+)
+_UNDO = (
+    "UPDATE conversation_session SET current = before, updated_at = now() "
+    "WHERE customer = {} AND applied = {}"
+)
+_CURRENT = (
+    "SELECT current::text FROM conversation_session WHERE customer = {} AND expires_at > now()"
+)
+_FORGET = (
+    "DELETE FROM conversation_session WHERE expires_at < now() - {}::interval RETURNING customer"
+)
 
 
 @dataclass(frozen=True)
@@ -30,45 +51,46 @@ class Loaded:
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, ttl: timedelta) -> None:
-        self.redis = redis
+    def __init__(self, ttl: timedelta) -> None:
         self.ttl = ttl
 
     async def load(self, customer_id: int, wamid: str) -> Loaded:
         """The session to apply message ``wamid`` to."""
-        raw = await self.redis.get(KEY.format(customer_id))
-        if raw is None:
-            seen = await self.redis.exists(SEEN_KEY.format(customer_id))
-            return Loaded(Session.new(), expired=bool(seen))
-        record = json.loads(raw)
-        base = record["before"] if record.get("applied") == wamid else record["current"]
+        rows = await fetch(_LOAD, customer_id)
+        if not rows:
+            return Loaded(Session.new(), expired=False)
+        row = rows[0]
+        if not row["live"]:
+            return Loaded(Session.new(), expired=True)
+        base = row["before"] if row["applied"] == wamid else row["current"]
         return Loaded(Session.from_json(base), expired=False)
 
     async def save(self, customer_id: int, wamid: str, before: Session, current: Session) -> None:
-        record = {"applied": wamid, "before": before.to_json(), "current": current.to_json()}
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(KEY.format(customer_id), json.dumps(record), ex=self.ttl)
-            pipe.set(SEEN_KEY.format(customer_id), "1", ex=SEEN_FOR)
-            await pipe.execute()
+        await self._write(customer_id, wamid, before, current)
 
     async def undo(self, customer_id: int, wamid: str) -> None:
         """Forget what message ``wamid`` did to the session (it failed for good)."""
-        raw = await self.redis.get(KEY.format(customer_id))
-        if raw is None:
-            return
-        record = json.loads(raw)
-        if record.get("applied") != wamid:
-            return
-        record["current"] = record["before"]
-        await self.redis.set(KEY.format(customer_id), json.dumps(record), ex=self.ttl)
+        await fetch(_UNDO, customer_id, wamid)
 
     async def reset(self, customer_id: int) -> None:
         """Start the customer afresh (e.g. after a handover), keeping their cart."""
-        raw = await self.redis.get(KEY.format(customer_id))
+        rows = await fetch(_CURRENT, customer_id)
         session = Session.new()
-        if raw is not None:
-            previous = Session.from_json(json.loads(raw)["current"])
-            session.cart = previous.cart
-        fresh = session.to_json()
-        record = {"applied": None, "before": fresh, "current": fresh}
-        await self.redis.set(KEY.format(customer_id), json.dumps(record), ex=self.ttl)
+        if rows:
+            session.cart = Session.from_json(rows[0]["current"]).cart
+        await self._write(customer_id, None, session, session)
+
+    async def current(self, customer_id: int) -> Session | None:
+        """The customer's live session, if any (what their next message starts from)."""
+        rows = await fetch(_CURRENT, customer_id)
+        return Session.from_json(rows[0]["current"]) if rows else None
+
+    async def _write(
+        self, customer_id: int, wamid: str | None, before: Session, current: Session
+    ) -> None:
+        await fetch(_SAVE, customer_id, wamid, before.to_json(), current.to_json(), self.ttl)
+
+
+async def forget_idle_sessions() -> int:
+    """Delete the records of sessions idle longer than ``FORGET_AFTER``; how many."""
+    return len(await fetch(_FORGET, FORGET_AFTER))

@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from app.catalog.tables import Product, ProductEvent
+from app.conversation.tables import ConversationSession
 from app.customers.tables import Customer
 from app.ordering.tables import Order, OrderEvent, OrderItem
 from app.payments.tables import Payment, ProviderEvent
@@ -24,6 +25,7 @@ MIGRATIONS_FOLDER = _migrations_folder()
 
 TABLES = [
     Customer,
+    ConversationSession,
     Product,
     ProductEvent,
     Order,

@@ -242,7 +242,7 @@ class ChatsMutation:
                 customer,
                 staff_id=staff.id,
                 settings=settings,
-                sessions=session_store(settings, info.context.resources.redis),
+                sessions=session_store(settings),
             )
         except DomainError as error:
             return ChatPayload(errors=user_errors(error))

@@ -98,12 +98,14 @@ async def _tell(on_give_up: GiveUpHandler, message: PendingMessage) -> None:
         log.exception("could not tell the customer their message failed")
 
 
-async def customers_with_stale_messages(now: datetime, *, limit: int = 500) -> list[int]:
-    """Customers whose oldest pending message has waited longer than ``STALE_AFTER``."""
+async def customers_with_stale_messages(
+    now: datetime, *, older_than: timedelta = STALE_AFTER, limit: int = 500
+) -> list[int]:
+    """Customers whose oldest pending message has waited longer than ``older_than``."""
     rows = await InboundMessage.raw(
         "SELECT DISTINCT customer FROM inbound_message "
         "WHERE status = 'pending' AND received_at < {} AND customer IS NOT NULL LIMIT {}",
-        now - STALE_AFTER,
+        now - older_than,
         limit,
     )
     return [row["customer"] for row in rows]

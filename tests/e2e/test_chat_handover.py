@@ -67,7 +67,7 @@ async def test_handover_round_trip(
     staff_reply = await ada.replies()
     assert [render_plain(m) for m in staff_reply] == ["Hi Ada, it is on its way!"]
 
-    sessions = session_store(settings, db.redis)
+    sessions = session_store(settings)
     await end_handover(customer["id"], staff_id=1, settings=settings, sessions=sessions)
     back = await ada.replies()
     assert "back" in render_plain(back[0])

@@ -127,7 +127,7 @@ async def test_a_message_whose_worker_died_after_the_work_is_redone_exactly_once
     db: Resources, settings: Settings
 ) -> None:
     await seed_demo_catalog()
-    handler = ConversationHandler(settings, session_store(settings, db.redis))
+    handler = ConversationHandler(settings, session_store(settings), db.redis)
     async with app_client(configured(settings)) as client:  # no worker: we drain by hand
         ada = ChatDriver(client, SECRET, "15550003333")
 
@@ -192,7 +192,7 @@ async def test_a_message_that_keeps_failing_is_undone_and_the_customer_is_told(
     db: Resources, settings: Settings
 ) -> None:
     await seed_demo_catalog()
-    handler = ConversationHandler(settings, session_store(settings, db.redis))
+    handler = ConversationHandler(settings, session_store(settings), db.redis)
     async with app_client(configured(settings)) as client:
         ada = ChatDriver(client, SECRET, "15550001212")
 

@@ -162,8 +162,11 @@ class GatewayGuard:
         except Exception as exc:
             if not self._is_transient(exc):
                 raise
+            cause = (
+                f"no answer within {self._timeout:g} s" if isinstance(exc, TimeoutError) else exc
+            )
             raise GatewayUnavailable(
-                f"{self.name} failed after {self._attempts} attempts: {exc}"
+                f"{self.name} failed after {self._attempts} attempts: {cause}"
             ) from exc
 
     async def state(self) -> dict[str, Any]:

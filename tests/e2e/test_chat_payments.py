@@ -347,11 +347,25 @@ async def test_card_payment_webhook_delivered_three_times_and_out_of_order_pays_
     assert forged.status_code == 400
 
 
+async def hang(request: httpx.Request) -> httpx.Response:
+    """A gateway that accepts the connection and never answers."""
+    await asyncio.sleep(3600)
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    "failing",
+    [pytest.param(httpx.Response(503), id="answers-503"), pytest.param(hang, id="times-out")],
+)
 async def test_gateway_down_opens_the_circuit_offers_manual_and_recovers(
-    card_shop: tuple[httpx.AsyncClient, respx.MockRouter],
+    card_shop: tuple[httpx.AsyncClient, respx.MockRouter], failing: Any
 ) -> None:
     shop, stripe = card_shop
-    route = stripe.post("/v1/checkout/sessions").mock(return_value=httpx.Response(503))
+    route = stripe.post("/v1/checkout/sessions")
+    if isinstance(failing, httpx.Response):
+        route.mock(return_value=failing)
+    else:
+        route.mock(side_effect=failing)
     customers = [ChatDriver(shop, SECRET, f"1555222000{n}") for n in range(4)]
     for ada in customers[:3]:
         await order_something(ada)

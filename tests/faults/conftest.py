@@ -53,3 +53,17 @@ def shop(
     yield opened
     opened.stop_all()
     opened.db.close()
+
+
+@pytest.fixture
+def proxied_shop(
+    empty_database: str,  # noqa: F811
+    postgres_proxy: CuttableProxy,
+    drill_redis: RestartableRedis,
+    tmp_path: Path,
+) -> Iterator[Shop]:
+    """A shop that reaches PostgreSQL only through a proxy the drill can cut."""
+    opened = open_shop(postgres_proxy.url, empty_database, drill_redis.url, tmp_path)
+    yield opened
+    opened.stop_all()
+    opened.db.close()

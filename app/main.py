@@ -29,6 +29,7 @@ from app.runtime import Runtime, build_payment_methods, open_runtime
 from app.settings import Settings, get_settings
 from app.tasks import requeue_waiting_work
 from app.web.errors import EXCEPTION_HANDLERS
+from app.web.going_away import take_stop_signals, track_websockets
 from app.web.health import live, ready
 from app.web.request_id import request_id_middleware
 from app.whatsapp.sandbox_api import sandbox_messages
@@ -147,5 +148,6 @@ def create_app(settings: Settings | None = None, *, run_worker: bool | None = No
         logging_config=None,
     )
     # Outermost, so 404s and 405s raised by the router carry a request id too.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = track_websockets(request_id_middleware(app.asgi_handler))
+    take_stop_signals()
     return app

@@ -221,7 +221,7 @@ def worker() -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run the periodic tasks (the sweeps). Run exactly one."""
+    """Run the periodic tasks (the sweeps). A second one stands by until the first stops."""
     settings = _load()
     with _services(settings, owner=False) as resolved:
         asyncio.run(_until_signalled(resolved, _schedule))
@@ -250,14 +250,10 @@ async def _work(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _schedule(runtime: Runtime, stop: asyncio.Event) -> None:
-    from app.queue import run_scheduler
+    from app.queue import run_scheduler_alone
 
     _own_metrics(runtime.resources.settings)
-    task = asyncio.create_task(run_scheduler(runtime.broker))
-    await stop.wait()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await run_scheduler_alone(runtime.broker, runtime.resources.redis, stop)
 
 
 async def _until_signalled(

@@ -14,8 +14,10 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from taskiq import AsyncBroker, BrokerMessage, TaskiqScheduler
 from taskiq.acks import AcknowledgeType
 from taskiq.cli.scheduler.run import SchedulerLoop
@@ -32,6 +34,10 @@ CONSUMER_GROUP = "chatcart-workers"
 # A task message not acknowledged within this time (its worker died) is handed to
 # another worker.
 REDELIVER_AFTER_MS = 60_000
+# One scheduler kicks the periodic tasks; others stand by. A holder that dies without
+# releasing the lock blocks the standby for at most this long.
+SCHEDULER_LOCK = "chatcart:scheduler"
+SCHEDULER_LOCK_SECONDS = 30
 
 
 class StreamBroker(RedisStreamBroker):
@@ -159,6 +165,64 @@ async def run_scheduler(broker: AsyncBroker) -> None:
         for source in scheduler.sources:
             await source.shutdown()
         log.info("scheduler stopped")
+
+
+async def run_scheduler_alone(broker: AsyncBroker, redis: Redis, stop: asyncio.Event) -> None:
+    """Run the scheduler while this process holds the scheduler lock in Redis, until
+    ``stop`` is set; then release the lock so a standby scheduler takes over at once.
+
+    A second scheduler waits for the lock instead of kicking the sweeps twice; if the
+    holder dies without releasing it, the lock expires after ``SCHEDULER_LOCK_SECONDS``.
+    """
+    lock = redis.lock(SCHEDULER_LOCK, timeout=SCHEDULER_LOCK_SECONDS, thread_local=False)
+    while not stop.is_set():
+        if not await _acquire(lock, stop):
+            return
+        log.info("scheduler lock taken", lock=SCHEDULER_LOCK)
+        running = asyncio.create_task(run_scheduler(broker))
+        try:
+            await _hold(lock, stop)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            with contextlib.suppress(LockError, RedisError):
+                await lock.release()
+                log.info("scheduler lock released", lock=SCHEDULER_LOCK)
+
+
+async def _acquire(lock: Lock, stop: asyncio.Event) -> bool:
+    """Wait for the lock; False if told to stop first."""
+    waiting = False
+    while not stop.is_set():
+        try:
+            if await lock.acquire(blocking=False):
+                return True
+        except RedisError as exc:
+            log.warning("scheduler lock unavailable", error=repr(exc))
+        if not waiting:
+            log.info("another scheduler is running; standing by", lock=SCHEDULER_LOCK)
+            waiting = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_LOCK_SECONDS / 3)
+    return False
+
+
+async def _hold(lock: Lock, stop: asyncio.Event) -> None:
+    """Keep the lock alive until ``stop`` is set, or until it is lost (it expired while
+    Redis was unreachable and another scheduler took it; or Redis lost its data)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_LOCK_SECONDS / 3)
+        if stop.is_set():
+            return
+        try:
+            await lock.reacquire()
+        except LockNotOwnedError:
+            log.warning("scheduler lock lost; standing by", lock=SCHEDULER_LOCK)
+            return
+        except RedisError as exc:
+            log.warning("could not renew the scheduler lock", error=repr(exc))
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
+
 from app.chat import ChatClient
 from app.resources import Resources
 from app.whatsapp.outgoing import render_plain
@@ -65,3 +67,41 @@ def test_web_worker_and_scheduler_serve_a_customer_and_stop_on_sigterm(
     assert stopped["scheduler"][0] == 0, (tmp_path / "scheduler.log").read_text()[-2000:]
     assert web.terminate() == 0
     print(f"stop times: {stopped}", file=sys.stderr)
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_stops(
+    db: Resources, tmp_path: Path, empty_database: str, services: ServiceUrls
+) -> None:
+    env = clean_env(
+        DATABASE_URL=empty_database, REDIS_URL=services.redis_url, CHATCART_EMBEDDED="0"
+    )
+    assert run_cli("migrate", env=env, cwd=tmp_path).returncode == 0
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+    first = start(["scheduler"], env, first_log)
+    try:
+        wait_for_line(first_log, "scheduler lock taken")
+        second = start(["scheduler"], env, second_log)
+        try:
+            wait_for_line(second_log, "standing by")
+            assert "scheduler lock taken" not in second_log.read_text()
+            first.send_signal(signal.SIGTERM)
+            assert first.wait(timeout=30) == 0
+            assert "scheduler lock released" in first_log.read_text()
+            wait_for_line(second_log, "scheduler lock taken", within=20)  # not the 30 s expiry
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(timeout=30) == 0
+        finally:
+            second.kill()
+    finally:
+        first.kill()
+    holder = redis.Redis.from_url(services.redis_url).get("chatcart:scheduler")
+    assert holder is None  # released, not left to expire
+
+
+def wait_for_line(log: Path, text: str, *, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not logged within {within} s:\n{log.read_text()[-2000:]}")

@@ -1,13 +1,17 @@
-"""Drill: the worker is killed (SIGKILL) while 100 inbound messages are in flight.
+"""Drill: the worker is killed (SIGKILL), or stopped (SIGTERM, as in a deploy), while
+100 inbound messages are in flight.
 
 After a new worker starts, every message has been handled exactly once: each customer
 got exactly the replies a customer who was never interrupted gets, in the same order,
-and each confirmed order was placed once, with its stock taken once.
+and each confirmed order was placed once, with its stock taken once. Stopped with
+SIGTERM, the worker finishes the tasks it started, hands back the rest and exits 0.
 """
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from app.whatsapp.outgoing import from_cloud_body, render_plain
 from tests.faults.drills import Customer, Shop, post, wait_for
@@ -44,8 +48,9 @@ def replies_to(shop: Shop, customer: Customer) -> list[str]:
     return [render_plain(from_cloud_body(json.loads(row["body"]))) for row in rows]
 
 
-def test_every_message_is_handled_once_after_the_worker_is_killed_mid_flight(
-    shop: Shop,
+@pytest.mark.parametrize("stop", ["SIGKILL", "SIGTERM"])
+def test_every_message_is_handled_once_after_the_worker_is_stopped_mid_flight(
+    shop: Shop, stop: str
 ) -> None:
     shop.web()
     worker = shop.worker()
@@ -75,9 +80,13 @@ def test_every_message_is_handled_once_after_the_worker_is_killed_mid_flight(
 
     doomed = shop.worker()
     processed(shop, sent + 10)
-    doomed.kill9()
+    if stop == "SIGKILL":
+        doomed.kill9()
+    else:
+        assert doomed.terminate(timeout=40) == 0, doomed.output()
+        assert "worker stopped" in doomed.output()
     at_kill = shop.inbound("processed")
-    assert at_kill < total, "the worker finished before it could be killed: nothing was proved"
+    assert at_kill < total, "the worker finished before it was stopped: nothing was proved"
 
     shop.worker()
     processed(shop, total, within=120)
@@ -99,4 +108,4 @@ def test_every_message_is_handled_once_after_the_worker_is_killed_mid_flight(
     for buyer in buyers:
         placed = [text for text in replies_to(shop, buyer) if "is placed" in text]
         assert len(placed) == 1, (buyer.wa_id, placed)
-    print(f"killed with {total - at_kill} of 100 messages not yet processed")
+    print(f"{stop} with {total - at_kill} of 100 messages not yet processed")

@@ -10,12 +10,12 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.synced
 
-.PHONY: serve test check lint format typecheck migrate seed schema clean help
+.PHONY: serve test check audit lint format typecheck migrate seed schema clean help
 
 help:
 	@echo "make serve    run the shop (embedded PostgreSQL + Redis unless DATABASE_URL/REDIS_URL are set)"
 	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
-	@echo "make check    ruff lint + format check, mypy"
+	@echo "make check    ruff lint + format check, mypy, dependency audit (pip-audit)"
 	@echo "make migrate  apply database migrations"
 	@echo "make seed     load the demo catalog"
 
@@ -39,6 +39,13 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@$(MAKE) --no-print-directory audit
+
+# Every locked package, checked against the PyPI/OSV vulnerability data (needs network).
+# --strict: a package that could not be checked fails the audit instead of passing it.
+audit: $(STAMP)
+	$(BIN)/uv export --frozen --format requirements-txt --no-emit-project --quiet -o $(VENV)/audit-requirements.txt
+	$(BIN)/pip-audit --strict --require-hashes --disable-pip --progress-spinner off -r $(VENV)/audit-requirements.txt
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

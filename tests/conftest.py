@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -151,7 +152,30 @@ async def app_client(
             yield client
     finally:
         stop.set()
+        done, _ = await asyncio.wait({lifespan}, timeout=SHUTDOWN_LIMIT_SECONDS)
+        if not done:
+            stuck = _running_tasks()
+            lifespan.cancel()
+            raise AssertionError(
+                f"the app did not shut down within {SHUTDOWN_LIMIT_SECONDS} s; "
+                f"still running:\n{stuck}"
+            )
         await lifespan
+
+
+SHUTDOWN_LIMIT_SECONDS = 60
+
+
+def _running_tasks() -> str:
+    """Each unfinished task of this loop with where it waits, to tell what hangs."""
+    described = []
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task() or task.done():
+            continue
+        stack = io.StringIO()
+        task.print_stack(limit=8, file=stack)
+        described.append(stack.getvalue())
+    return "\n".join(described)
 
 
 @contextlib.asynccontextmanager

@@ -60,11 +60,16 @@ async def process_inbox(customer_id: int, context: Annotated[Context, TaskiqDepe
         on_give_up=runtime.give_up,
     )
     if report.processed or report.failed:
-        await runtime.tasks.deliver_outbound.kiq(customer_id)
+        # Send the replies now, in this task: a second task would only add a trip
+        # through the queue to every answer.
+        await _deliver(runtime, customer_id)
 
 
 async def deliver_outbound(customer_id: int, context: Annotated[Context, TaskiqDepends()]) -> None:
-    runtime = _runtime(context)
+    await _deliver(_runtime(context), customer_id)
+
+
+async def _deliver(runtime: Runtime, customer_id: int) -> None:
     settings = runtime.resources.settings
     await deliver_customer_queue(
         customer_id,

@@ -126,7 +126,8 @@ class ConversationHandler:
             payment_methods=self.payment_methods.offered,
         )
         turn = machine.step(loaded.session, parsed, ctx)
-        await self.sessions.save(message.customer_id, message.wamid, loaded.session, turn.session)
+        # Saved once, after the effects: if they fail half way, the stored session is still
+        # the one this message started from, so the retry takes the same step again.
         recipient = Recipient(wa_id=customer["wa_id"], user_id=customer["user_id"])
         progress = _Progress()
         final = await self._perform(turn, message, recipient, ctx, progress)

@@ -57,11 +57,7 @@ async def register_customer(
     belong to two customers we know (first seen by phone, then by user id), the two are
     merged into the user-id customer, with the orders and messages of both.
     """
-    if not user_id and not wa_id:
-        raise InvalidInput("A customer needs a WhatsApp user id or phone number.", field="user_id")
-    if user_id is not None and not USER_ID.match(user_id):
-        raise InvalidInput(f"{user_id[:40]!r} is not a WhatsApp user id.", field="user_id")
-    wa_id = _phone_digits(wa_id)
+    user_id, wa_id = checked_identity(user_id, wa_id)
     async with Customer._meta.db.transaction():
         by_user = await _locked("user_id", user_id)
         by_phone = await _locked("wa_id", wa_id)
@@ -72,6 +68,15 @@ async def register_customer(
         row = by_user if by_user is not None else by_phone
         assert row is not None
         return _record(await _fill_in(row, user_id, wa_id, profile_name))
+
+
+def checked_identity(user_id: str | None, wa_id: str | None) -> tuple[str | None, str | None]:
+    """The WhatsApp user id and phone digits of a sender, or InvalidInput."""
+    if not user_id and not wa_id:
+        raise InvalidInput("A customer needs a WhatsApp user id or phone number.", field="user_id")
+    if user_id is not None and not USER_ID.match(user_id):
+        raise InvalidInput(f"{user_id[:40]!r} is not a WhatsApp user id.", field="user_id")
+    return user_id or None, _phone_digits(wa_id)
 
 
 def _phone_digits(wa_id: str | None) -> str | None:

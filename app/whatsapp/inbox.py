@@ -13,7 +13,8 @@ from datetime import timedelta
 
 import structlog
 
-from app.customers.service import register_customer
+from app.customers.service import checked_identity, register_customer
+from app.db.reads import fetch
 from app.errors import InvalidInput
 from app.whatsapp.tables import InboundMessage, OutboundStatus
 from app.whatsapp.transport import RETRYABLE_CODES
@@ -42,6 +43,10 @@ class StoredBatch:
 
 async def store_batch(batch: WebhookBatch) -> StoredBatch:
     """Write every message and status of ``batch``; return which customers have new work."""
+    if len(batch.messages) == 1 and not batch.statuses:
+        known = await _store_from_known_sender(batch.messages[0])
+        if known is not None:
+            return known
     stored = StoredBatch()
     async with InboundMessage._meta.db.transaction():
         for message in batch.messages:
@@ -78,6 +83,46 @@ async def store_batch(batch: WebhookBatch) -> StoredBatch:
         for status in batch.statuses:
             stored.statuses_applied += await _apply_status(status)
     return stored
+
+
+# The usual delivery: one message from a customer we know, whose ids and name have not
+# changed. One statement stores it and notes when they last wrote; anything else (a new
+# customer, a changed name, two customers to merge) takes the general path.
+_KNOWN_SENDER = """
+WITH sender AS (
+  UPDATE customer SET last_inbound_at = GREATEST(last_inbound_at, {sent_at})
+  WHERE {match} AND ({{}}::text IS NULL OR wa_id = {{}}::text)
+    AND ({{}}::text = '' OR profile_name = {{}}::text)
+  RETURNING id
+), message AS (
+  INSERT INTO inbound_message (wamid, customer, type, payload, sent_at)
+  SELECT {{}}, id, {{}}, {{}}::jsonb, {sent_at} FROM sender
+  ON CONFLICT (wamid) DO NOTHING RETURNING id
+)
+SELECT (SELECT id FROM sender) AS customer, (SELECT id FROM message) AS message
+"""
+_BY_USER_ID = _KNOWN_SENDER.format(match="user_id = {}", sent_at="{}::timestamptz")
+_BY_PHONE = _KNOWN_SENDER.format(match="wa_id = {}", sent_at="{}::timestamptz")
+
+
+async def _store_from_known_sender(message: ReceivedMessage) -> StoredBatch | None:
+    """Store ``message`` in one statement if its sender is known and unchanged, else None."""
+    try:
+        user_id, wa_id = checked_identity(message.user_id, message.wa_id)
+    except InvalidInput:
+        return None
+    sql, key = (_BY_USER_ID, user_id) if user_id is not None else (_BY_PHONE, wa_id)
+    name = message.profile_name or ""
+    rows = await fetch(
+        sql, message.sent_at, key, wa_id, wa_id, name, name,
+        message.wamid, message.type[:32], _json(message.payload), message.sent_at,
+    )  # fmt: skip
+    customer, stored = rows[0]["customer"], rows[0]["message"]
+    if customer is None:
+        return None
+    if stored is None:
+        return StoredBatch(duplicates=1)
+    return StoredBatch(new_messages=1, customers={customer})
 
 
 async def _store_unusable(message: ReceivedMessage, reason: str) -> None:

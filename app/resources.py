@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.db.engine import bind_engine, open_pool
 from app.db.errors import DATABASE_UNAVAILABLE
+from app.db.locks import open_lock_pool
 from app.queue import redis_retry
 from app.settings import Settings
 
@@ -57,8 +58,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         # Without Redis the web still stores what WhatsApp delivers (the sweep enqueues it
         # later) and /health/ready reports it; a worker fails when it starts consuming.
         log.error("starting without redis", error=str(exc))
-    lock_pool = await asyncpg.create_pool(
-        settings.database_url, min_size=0, max_size=settings.worker_concurrency + 2
+    lock_pool = await open_lock_pool(
+        settings.database_url, max_size=settings.worker_concurrency + 2
     )
     try:
         yield Resources(settings=settings, engine=engine, redis=client, lock_pool=lock_pool)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from enum import IntEnum
+from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 
 class LockSpace(IntEnum):
@@ -39,4 +41,24 @@ async def advisory_lock(pool: asyncpg.Pool, space: LockSpace, key: int) -> Async
             yield held
         finally:
             if held:
-                await connection.execute("SELECT pg_advisory_unlock($1, $2)", int(space), key)
+                await _unlock(connection, space, key)
+
+
+async def _unlock(connection: PoolConnectionProxy[Any], space: LockSpace, key: int) -> None:
+    try:
+        await connection.execute("SELECT pg_advisory_unlock($1, $2)", int(space), key)
+    except BaseException:
+        # Not unlocked (cancelled, or the connection broke): end the session, which
+        # releases the lock, rather than pool a connection that still holds it.
+        connection.terminate()
+        raise
+
+
+async def open_lock_pool(database_url: str, *, max_size: int) -> asyncpg.Pool:
+    """The pool the locks are held on. Every lock is released before its connection goes
+    back (or the connection is closed), so releasing skips asyncpg's reset round trip."""
+    return await asyncpg.create_pool(database_url, min_size=0, max_size=max_size, reset=_kept)
+
+
+async def _kept(connection: asyncpg.Connection) -> None:
+    """Nothing to reset: no transaction, setting or lock outlives its use here."""

@@ -25,20 +25,25 @@ GRAPH = "https://graph.example.test"
 MESSAGES_URL = f"{GRAPH}/v26.0/PHONE-ID/messages"
 
 
-@pytest.fixture
-async def cloud_shop(db: Resources, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await seed_demo_catalog()
-    configured = make_settings(
+def cloud_settings(settings: Settings, secret: str = SECRET, **overrides: Any) -> Settings:
+    """The test services, with replies sent to the Graph API at ``GRAPH``."""
+    return make_settings(
         settings.database_url or "",
         settings.redis_url or "",
         whatsapp_transport="cloud",
         whatsapp_access_token="EAAG-test-token",
         whatsapp_phone_number_id="PHONE-ID",
-        whatsapp_app_secret=SECRET,
+        whatsapp_app_secret=secret,
         whatsapp_verify_token="verify",
         whatsapp_graph_url=GRAPH,
+        **overrides,
     )
-    async with app_client(configured, run_worker=True) as client:
+
+
+@pytest.fixture
+async def cloud_shop(db: Resources, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    await seed_demo_catalog()
+    async with app_client(cloud_settings(settings), run_worker=True) as client:
         yield client
 
 

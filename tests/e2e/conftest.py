@@ -118,11 +118,14 @@ def processes_using(path: Path) -> list[psutil.Process]:
     return found
 
 
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str], cwd: Path, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CHATCART, *args],
         env=env,
         cwd=cwd,
+        input=input,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,5 +1,6 @@
-"""Stopping a web process (SIGTERM, as an orchestrator does) tells live screens so:
-their WebSockets close with 1001 Going Away, not a dropped connection."""
+"""Stopping a web process (SIGTERM, as an orchestrator does) tells live screens so (their
+WebSockets close with 1001 Going Away, not a dropped connection) and finishes the
+requests already under way."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from app.resources import Resources
 from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
+from app.whatsapp.signature import sign
+from app.whatsapp.tables import InboundMessage
 from tests.e2e.conftest import Served, clean_env
 from tests.e2e.test_live_updates import CREDENTIALS, LOGIN, PASSWORD, SUBSCRIPTION
+from tests.faults.drills import SECRET, Customer
 
 
 async def open_screen(url: str, token: str) -> object:
@@ -66,3 +70,38 @@ async def test_sigterm_closes_websockets_with_going_away_and_exits_cleanly(
     assert await stopping == 0, web.output()[-3000:]
     with pytest.raises(httpx.ConnectError):
         await asyncio.to_thread(httpx.get, f"{web.url}/health/live", timeout=2)
+
+
+async def test_a_request_in_flight_when_sigterm_comes_is_finished(
+    serve: Callable[..., Served], db: Resources, settings: Settings
+) -> None:
+    env = clean_env(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        CHATCART_EMBEDDED="0",
+        WHATSAPP_APP_SECRET=SECRET,
+    )
+    web = serve(env=env)
+    await asyncio.to_thread(web.wait_ready)
+    wamid, body = Customer("15554000001").message("hi")
+    head = (
+        f"POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"X-Hub-Signature-256: {sign(body, SECRET)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", web.port)
+    writer.write(head + body[:20])  # the request has started; its body is still coming
+    await writer.drain()
+    await asyncio.sleep(0.3)
+
+    stopping = asyncio.create_task(asyncio.to_thread(web.terminate))
+    await asyncio.sleep(1.0)
+    writer.write(body[20:])
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 20)
+    writer.close()
+
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert await stopping == 0, web.output()[-3000:]
+    stored = await InboundMessage.count().where(InboundMessage.wamid == wamid)
+    assert stored == 1

@@ -46,7 +46,7 @@ def conversation_handler(
 ) -> ConversationHandler:
     return ConversationHandler(
         resources.settings,
-        session_store(resources.settings),
+        session_store(resources.settings, earlier=resources.redis),
         resources.redis,
         payment_methods,
     )

@@ -38,6 +38,7 @@ REDELIVER_AFTER_MS = 60_000
 # releasing the lock blocks the standby for at most this long.
 SCHEDULER_LOCK = "chatcart:scheduler"
 SCHEDULER_LOCK_SECONDS = 30
+RESTART_PAUSE_SECONDS = 5
 
 
 class StreamBroker(RedisStreamBroker):
@@ -181,11 +182,10 @@ async def run_scheduler_alone(broker: AsyncBroker, redis: Redis, stop: asyncio.E
         log.info("scheduler lock taken", lock=SCHEDULER_LOCK)
         running = asyncio.create_task(run_scheduler(broker))
         try:
-            await _hold(lock, stop)
+            await _hold(lock, stop, running)
         finally:
             running.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await running
+            await asyncio.gather(running, return_exceptions=True)  # an error was logged
             with contextlib.suppress(LockError, RedisError):
                 await lock.release()
                 log.info("scheduler lock released", lock=SCHEDULER_LOCK)
@@ -208,21 +208,32 @@ async def _acquire(lock: Lock, stop: asyncio.Event) -> bool:
     return False
 
 
-async def _hold(lock: Lock, stop: asyncio.Event) -> None:
-    """Keep the lock alive until ``stop`` is set, or until it is lost (it expired while
-    Redis was unreachable and another scheduler took it; or Redis lost its data)."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_LOCK_SECONDS / 3)
-        if stop.is_set():
-            return
-        try:
-            await lock.reacquire()
-        except LockNotOwnedError:
-            log.warning("scheduler lock lost; standing by", lock=SCHEDULER_LOCK)
-            return
-        except RedisError as exc:
-            log.warning("could not renew the scheduler lock", error=repr(exc))
+async def _hold(lock: Lock, stop: asyncio.Event, running: asyncio.Task[None]) -> None:
+    """Keep the lock alive while the scheduler runs, until ``stop`` is set. Return early if
+    the lock is lost (it expired while Redis was unreachable and another scheduler took
+    it, or Redis lost its data), or if the scheduler itself died: the lock then goes back
+    and is taken again, so a broken loop does not keep the standby out."""
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            done, _ = await asyncio.wait({stopped, running}, timeout=SCHEDULER_LOCK_SECONDS / 3)
+            if stopped in done:
+                return
+            if running in done:
+                error = None if running.cancelled() else running.exception()
+                log.error("scheduler loop ended; starting again", error=repr(error))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=RESTART_PAUSE_SECONDS)
+                return
+            try:
+                await lock.reacquire()
+            except LockNotOwnedError:
+                log.warning("scheduler lock lost; standing by", lock=SCHEDULER_LOCK)
+                return
+            except RedisError as exc:
+                log.warning("could not renew the scheduler lock", error=repr(exc))
+    finally:
+        stopped.cancel()
 
 
 @contextlib.asynccontextmanager

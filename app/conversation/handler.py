@@ -314,5 +314,6 @@ def _key(purpose: str, wamid: str) -> str:
     return f"chat:{purpose}:{digest}"
 
 
-def session_store(settings: Settings) -> SessionStore:
-    return SessionStore(timedelta(hours=settings.session_ttl_hours))
+def session_store(settings: Settings, *, earlier: aioredis.Redis | None = None) -> SessionStore:
+    """``earlier``: the Redis where versions before migration m0008 kept sessions."""
+    return SessionStore(timedelta(hours=settings.session_ttl_hours), earlier=earlier)

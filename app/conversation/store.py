@@ -12,12 +12,20 @@ idle longer than ``FORGET_AFTER``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
 
 from app.conversation.session import Session
 from app.db.reads import fetch
 
+log = structlog.get_logger(__name__)
+
+EARLIER_KEY = "chatcart:session:{}"
 # Long enough to tell "your cart was cleared" from a first visit.
 FORGET_AFTER = timedelta(days=90)
 
@@ -51,14 +59,18 @@ class Loaded:
 
 
 class SessionStore:
-    def __init__(self, ttl: timedelta) -> None:
+    def __init__(self, ttl: timedelta, *, earlier: aioredis.Redis | None = None) -> None:
         self.ttl = ttl
+        # Versions before sessions moved to PostgreSQL kept them in Redis; a conversation
+        # under way during the upgrade is read from there once (they expire in a day).
+        self.earlier = earlier
 
     async def load(self, customer_id: int, wamid: str) -> Loaded:
         """The session to apply message ``wamid`` to."""
         rows = await fetch(_LOAD, customer_id)
         if not rows:
-            return Loaded(Session.new(), expired=False)
+            carried = await self._from_redis(customer_id, wamid)
+            return Loaded(carried or Session.new(), expired=False)
         row = rows[0]
         if not row["live"]:
             return Loaded(Session.new(), expired=True)
@@ -84,6 +96,20 @@ class SessionStore:
         """The customer's live session, if any (what their next message starts from)."""
         rows = await fetch(_CURRENT, customer_id)
         return Session.from_json(rows[0]["current"]) if rows else None
+
+    async def _from_redis(self, customer_id: int, wamid: str) -> Session | None:
+        if self.earlier is None:
+            return None
+        try:
+            raw = await self.earlier.get(EARLIER_KEY.format(customer_id))
+            if raw is None:
+                return None
+            record = json.loads(raw)
+            base = record["before"] if record.get("applied") == wamid else record["current"]
+            return Session.from_json(base)
+        except (RedisError, ValueError, KeyError, TypeError) as exc:
+            log.warning("earlier session unreadable", customer_id=customer_id, error=repr(exc))
+            return None
 
     async def _write(
         self, customer_id: int, wamid: str | None, before: Session, current: Session

@@ -138,6 +138,14 @@ async def _release_phone(*, keep: dict[str, Any], holder: dict[str, Any]) -> Non
             keep["id"],
             holder["id"],
         )
+    # Their conversation (and cart) goes with them, unless the kept customer has one.
+    await Customer.raw(
+        "UPDATE conversation_session SET customer = {} WHERE customer = {} "
+        "AND NOT EXISTS (SELECT 1 FROM conversation_session WHERE customer = {})",
+        keep["id"],
+        holder["id"],
+        keep["id"],
+    )
     await Customer.delete().where(Customer.id == holder["id"])
     if holder["last_inbound_at"] is not None and (
         keep["last_inbound_at"] is None or holder["last_inbound_at"] > keep["last_inbound_at"]

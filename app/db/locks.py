@@ -34,9 +34,15 @@ async def advisory_lock(pool: asyncpg.Pool, space: LockSpace, key: int) -> Async
     holder looks for new work after letting go, so nothing is left behind.
     """
     async with pool.acquire() as connection:
-        held = bool(
-            await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", int(space), key)
-        )
+        try:
+            held = bool(
+                await connection.fetchval("SELECT pg_try_advisory_lock($1, $2)", int(space), key)
+            )
+        except BaseException:
+            # Cancelled (or cut off) waiting for the answer: the server may have granted the
+            # lock all the same. Ending the session is the only sure way to let it go.
+            connection.terminate()
+            raise
         try:
             yield held
         finally:

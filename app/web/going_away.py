@@ -30,6 +30,9 @@ log = structlog.get_logger(__name__)
 GOING_AWAY = 1001
 # How long the close frames get to leave before granian stops the server.
 FLUSH_SECONDS = 0.3
+# A peer that does not read (a sleeping laptop) must not hold up the stop.
+CLOSE_SECONDS = 2.0
+REPEAT_SECONDS = 1.0
 
 _open: set[Send] = set()
 _installed = False
@@ -54,9 +57,12 @@ def track_websockets(app: ASGIApp) -> ASGIApp:
 async def close_all(reason: str = "server restarting") -> int:
     """Send every open WebSocket a Going Away close; how many were open."""
     sockets = list(_open)
-    for send in sockets:
+
+    async def close(send: Send) -> None:
         with contextlib.suppress(Exception):  # already closing, or the peer is gone
             await send({"type": "websocket.close", "code": GOING_AWAY, "reason": reason})
+
+    await asyncio.gather(*(close(send) for send in sockets))
     return len(sockets)
 
 
@@ -70,22 +76,34 @@ def take_stop_signals() -> None:
 
     def set_loop_signals(loop: asyncio.AbstractEventLoop) -> Any:
         stopping = WorkerSignal()
-        started = False
+        first: float | None = None
+        closing: set[asyncio.Task[None]] = set()  # keeps the task referenced while it runs
 
         async def going_away() -> None:
-            closed = await close_all()
-            log.info("stopping: websockets closed", websockets=closed)
-            if closed:
-                await asyncio.sleep(FLUSH_SECONDS)
-            stopping.set()
+            try:
+                closed = await asyncio.wait_for(close_all(), CLOSE_SECONDS)
+                log.info("stopping: websockets closed", websockets=closed)
+                if closed:
+                    await asyncio.sleep(FLUSH_SECONDS)
+            except TimeoutError:
+                log.warning("stopping: websockets did not close in time")
+            except Exception:
+                log.exception("stopping: closing websockets failed")
+            finally:
+                stopping.set()
 
         def on_signal(signum: int) -> None:
-            nonlocal started
-            if started:  # a second signal: stop now
-                stopping.set()
-                return
-            started = True
-            loop.create_task(going_away())
+            nonlocal first
+            now = loop.time()
+            if first is None:
+                first = now
+                task = loop.create_task(going_away())
+                closing.add(task)
+                task.add_done_callback(closing.discard)
+            elif now - first > REPEAT_SECONDS:
+                stopping.set()  # asked again, later: stop now
+            # A repeat within REPEAT_SECONDS is the same stop delivered twice (granian's
+            # supervisor forwards the signal the worker may already have had).
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, on_signal, signum)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from app.conversation.session import CartItem, Session, Step
 from app.conversation.store import SessionStore, forget_idle_sessions
+from app.customers.service import register_customer
 from app.db.reads import fetch
 from app.resources import Resources
 from tests.integration.factories import a_customer
@@ -110,3 +112,58 @@ async def test_sessions_idle_for_months_are_forgotten_and_others_kept(db: Resour
     assert await forget_idle_sessions() == 1
     assert (await STORE.load(old, "wamid.3")).expired is False  # a first visit again
     assert (await STORE.current(recent)) is not None
+
+
+async def test_a_merged_customer_keeps_the_cart_they_built_by_phone(db: Resources) -> None:
+    by_user = await register_customer(user_id="US.13491208655302741918", profile_name="Ada")
+    by_phone = await register_customer(wa_id="15551234567")
+    await STORE.save(by_phone.id, "wamid.1", Session.new(), with_cart("BREAD"))
+
+    merged = await register_customer(user_id="US.13491208655302741918", wa_id="15551234567")
+
+    assert merged.id == by_user.id
+    current = await STORE.current(by_user.id)
+    assert current is not None
+    assert current.cart == [CartItem("BREAD", 1)]
+
+
+async def test_a_merge_keeps_the_conversation_the_kept_customer_already_has(
+    db: Resources,
+) -> None:
+    by_user = await register_customer(user_id="US.13491208655302741918", profile_name="Ada")
+    by_phone = await register_customer(wa_id="15551234567")
+    await STORE.save(by_user.id, "wamid.1", Session.new(), with_cart("JAM"))
+    await STORE.save(by_phone.id, "wamid.2", Session.new(), with_cart("BREAD"))
+
+    await register_customer(user_id="US.13491208655302741918", wa_id="15551234567")
+
+    current = await STORE.current(by_user.id)
+    assert current is not None
+    assert current.cart == [CartItem("JAM", 1)]
+    assert len(await fetch("SELECT customer FROM conversation_session")) == 1
+
+
+async def test_a_conversation_under_way_in_redis_before_the_upgrade_carries_on(
+    db: Resources,
+) -> None:
+    customer = (await a_customer()).id
+    record = {
+        "applied": "wamid.old",
+        "before": Session.new().to_json(),
+        "current": with_cart("BREAD").to_json(),
+    }
+    await db.redis.set(f"chatcart:session:{customer}", json.dumps(record))
+    upgraded = SessionStore(timedelta(hours=24), earlier=db.redis)
+
+    assert (await upgraded.load(customer, "wamid.new")).session.cart == [CartItem("BREAD", 1)]
+    assert (await upgraded.load(customer, "wamid.old")).session.cart == []  # re-run: before
+    await upgraded.save(customer, "wamid.new", with_cart("BREAD"), with_cart("BREAD", "JAM"))
+    await db.redis.set(f"chatcart:session:{customer}", "not json")
+    assert len((await upgraded.load(customer, "wamid.next")).session.cart) == 2  # ours wins
+
+
+async def test_an_unreadable_earlier_session_starts_afresh(db: Resources) -> None:
+    customer = (await a_customer()).id
+    await db.redis.set(f"chatcart:session:{customer}", "not json")
+    upgraded = SessionStore(timedelta(hours=24), earlier=db.redis)
+    assert (await upgraded.load(customer, "wamid.1")).session == Session.new()

@@ -18,6 +18,7 @@ import httpx
 import psutil
 import pytest
 
+from app.settings import Settings
 from tests.conftest import database_url_for
 from tests.services import ServiceUrls
 
@@ -40,6 +41,16 @@ def clean_env(**overrides: str) -> dict[str, str]:
     env.update({"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "HOST": "127.0.0.1"})
     env.update(overrides)
     return env
+
+
+def services_env(settings: Settings, **overrides: str) -> dict[str, str]:
+    """``clean_env`` for a process on the test session's own PostgreSQL and Redis."""
+    return clean_env(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        CHATCART_EMBEDDED="0",
+        **overrides,
+    )
 
 
 @dataclass

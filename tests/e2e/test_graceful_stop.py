@@ -20,7 +20,7 @@ from app.staff.service import create_staff
 from app.staff.tables import Role
 from app.whatsapp.signature import sign
 from app.whatsapp.tables import InboundMessage
-from tests.e2e.conftest import Served, clean_env
+from tests.e2e.conftest import Served, services_env
 from tests.e2e.test_live_updates import CREDENTIALS, LOGIN, PASSWORD, SUBSCRIPTION
 from tests.faults.drills import SECRET, Customer
 
@@ -39,12 +39,7 @@ async def test_sigterm_closes_websockets_with_going_away_and_exits_cleanly(
     serve: Callable[..., Served], db: Resources, settings: Settings, tmp_path: Path, workers: str
 ) -> None:
     await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
-    env = clean_env(
-        DATABASE_URL=settings.database_url or "",
-        REDIS_URL=settings.redis_url or "",
-        CHATCART_EMBEDDED="0",
-        WEB_WORKERS=workers,
-    )
+    env = services_env(settings, WEB_WORKERS=workers)
     web = serve(env=env)
     await asyncio.to_thread(web.wait_ready)
     # Every worker up: a worker still starting when the stop comes is granian's own case
@@ -75,12 +70,7 @@ async def test_sigterm_closes_websockets_with_going_away_and_exits_cleanly(
 async def test_a_request_in_flight_when_sigterm_comes_is_finished(
     serve: Callable[..., Served], db: Resources, settings: Settings
 ) -> None:
-    env = clean_env(
-        DATABASE_URL=settings.database_url or "",
-        REDIS_URL=settings.redis_url or "",
-        CHATCART_EMBEDDED="0",
-        WHATSAPP_APP_SECRET=SECRET,
-    )
+    env = services_env(settings, WHATSAPP_APP_SECRET=SECRET)
     web = serve(env=env)
     await asyncio.to_thread(web.wait_ready)
     wamid, body = Customer("15554000001").message("hi")

@@ -19,7 +19,7 @@ from app.settings import Settings
 from app.staff.service import create_staff
 from app.staff.tables import Role
 from tests.e2e.chat_driver import ChatDriver
-from tests.e2e.conftest import CHATCART, Served, clean_env
+from tests.e2e.conftest import CHATCART, Served, services_env
 
 SECRET = "live-secret"
 PASSWORD = "correct horse battery"
@@ -42,12 +42,7 @@ async def test_a_chat_order_and_its_confirmation_reach_a_screen_on_another_insta
 ) -> None:
     await seed_demo_catalog()
     await create_staff("ada@shop.example", "Ada", Role.STAFF, PASSWORD)
-    env = clean_env(
-        DATABASE_URL=settings.database_url or "",
-        REDIS_URL=settings.redis_url or "",
-        CHATCART_EMBEDDED="0",
-        WHATSAPP_APP_SECRET=SECRET,
-    )
+    env = services_env(settings, WHATSAPP_APP_SECRET=SECRET)
     front, back = serve(env=env), serve(env=env)
     worker = await asyncio.create_subprocess_exec(
         CHATCART,

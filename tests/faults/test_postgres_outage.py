@@ -7,11 +7,13 @@ WhatsApp's redeliveries and answer every message once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 
 from tests.faults.drills import Customer, CuttableProxy, Shop, post, wait_for
+from tests.faults.screens import open_staff_screen, order_and_watch
 from tests.faults.test_worker_killed import processed, replies_to, say_all
 
 OUTAGE_SECONDS = 10
@@ -62,3 +64,18 @@ def test_a_database_outage_is_a_503_and_recovers_without_a_restart(
     assert len(replies_to(shop, ada)) == 2
     assert web.alive()
     assert worker.alive()
+
+
+async def test_staff_screens_keep_receiving_events_after_a_database_outage(
+    proxied_shop: Shop, postgres_proxy: CuttableProxy
+) -> None:
+    shop = proxied_shop
+    await asyncio.to_thread(shop.web)
+    shop.worker()
+    screen = await open_staff_screen(shop)
+    await order_and_watch(shop, screen, "15556900001")
+    postgres_proxy.cut()
+    await asyncio.sleep(OUTAGE_SECONDS)
+    postgres_proxy.restore()
+    await asyncio.to_thread(wait_for, shop.ready, within=30, what="ready again")
+    await order_and_watch(shop, screen, "15556900002")

@@ -9,14 +9,9 @@ one is answered. Webhooks that arrive while Redis is down are stored and answere
 from __future__ import annotations
 
 import asyncio
-import json
 
-import httpx
-
-from tests.e2e.conftest import run_cli
-from tests.e2e.test_graceful_stop import open_screen
-from tests.e2e.test_live_updates import CREDENTIALS, LOGIN, PASSWORD
 from tests.faults.drills import Customer, RestartableRedis, Shop, post, wait_for
+from tests.faults.screens import open_staff_screen, order_and_watch
 from tests.faults.test_worker_killed import processed, replies_to, say_all
 
 
@@ -73,30 +68,8 @@ async def test_staff_screens_keep_receiving_events_after_a_redis_restart(
 ) -> None:
     await asyncio.to_thread(shop.web)
     shop.worker()
-    ok = await asyncio.to_thread(
-        run_cli,
-        "create-staff", "--email", CREDENTIALS["email"], "--name", "Ada", "--password-stdin",
-        env=shop.env, cwd=shop.workdir, input=PASSWORD,
-    )  # fmt: skip
-    assert ok.returncode == 0, ok.stderr
-    async with httpx.AsyncClient(base_url=shop.url, timeout=20) as http:
-        login = await http.post("/graphql", json={"query": LOGIN, "variables": CREDENTIALS})
-        token = login.json()["data"]["login"]["token"]
-    url = shop.url.replace("http://", "ws://") + "/graphql"
-    ws = await open_screen(url, token)
-
-    async def order_and_watch(wa_id: str) -> None:
-        buyer = Customer(wa_id)
-        for line in ["hi", "baguette", "Add 1", "Checkout", "Pickup", "Confirm"]:
-            await asyncio.to_thread(say_all, shop, [buyer], line)
-        types = []
-        for _ in range(2):  # OrderPlaced, PaymentStarted
-            event = json.loads(await asyncio.wait_for(ws.recv(), 30))  # type: ignore[attr-defined]
-            assert event["type"] == "next", event
-            types.append(event["payload"]["data"]["orderEvents"]["type"])
-        assert types == ["OrderPlaced", "PaymentStarted"]
-
-    await order_and_watch("15553900001")  # the feed is live
+    screen = await open_staff_screen(shop)
+    await order_and_watch(shop, screen, "15553900001")  # the feed is live
     drill_redis.crash()
     drill_redis.start()
-    await order_and_watch("15553900002")  # and still live on the new Redis
+    await order_and_watch(shop, screen, "15553900002")  # and still live on the new Redis

@@ -32,9 +32,11 @@ class LoginThrottle:
         seconds = int(self.window.total_seconds())
         async with self.redis.pipeline(transaction=True) as pipe:
             for key in (self._email(email), self._address(address)):
+                # The window starts with the first attempt: SET NX gives a new count its
+                # expiry and INCR keeps it (EXPIRE NX would need Redis 7; 6.2 is supported).
+                pipe.set(key, 0, ex=seconds, nx=True)
                 pipe.incr(key)
-                pipe.expire(key, seconds, nx=True)
-            by_email, _, by_address, _ = await pipe.execute()
+            _, by_email, _, by_address = await pipe.execute()
         if int(by_email) > self.per_email or int(by_address) > self.per_address:
             minutes = int(self.window.total_seconds() // 60)
             raise RateLimited(

@@ -44,9 +44,10 @@ class RestartableRedis:
     """A Redis server of the drill's own, without persistence (the worst case): a restart
     loses every key, as a crash of a Redis configured without AOF or snapshots does."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, binary: str | None = None) -> None:
         self.port = free_port()
         self.workdir = workdir
+        self.binary = binary or redis_server_binary()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -56,7 +57,7 @@ class RestartableRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                redis_server_binary(),
+                self.binary,
                 "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
             ],

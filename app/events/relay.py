@@ -22,7 +22,6 @@ import redis.asyncio as aioredis
 import structlog
 
 from app.metrics import ORDER_EVENTS
-from app.ordering.tables import OrderEvent
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +31,16 @@ POLL_SECONDS = 2.0
 BATCH = 500
 
 
-async def publish_pending(redis: aioredis.Redis) -> int:
-    """Publish the unpublished events, oldest first; returns how many."""
-    async with OrderEvent._meta.db.transaction():
-        rows = await OrderEvent.raw(
+async def publish_pending(redis: aioredis.Redis, connection: asyncpg.Connection) -> int:
+    """Publish the unpublished events, oldest first; returns how many.
+
+    It runs on the relay's own connection (the one that listens), not the pool: after an
+    outage the relay opens a new one and nothing of the old one can linger.
+    """
+    async with connection.transaction():
+        rows = await connection.fetch(
             'SELECT id, "order", type, actor, created_at FROM order_event '
-            "WHERE published_at IS NULL ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",
+            "WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
             BATCH,
         )
         if not rows:
@@ -45,15 +48,15 @@ async def publish_pending(redis: aioredis.Redis) -> int:
         for row in rows:
             await redis.publish(CHANNEL, json.dumps(_note(row)))
             ORDER_EVENTS.labels(row["type"]).inc()
-        await OrderEvent.raw(
-            "UPDATE order_event SET published_at = {} WHERE id = ANY({})",
+        await connection.execute(
+            "UPDATE order_event SET published_at = $1 WHERE id = ANY($2::bigint[])",
             datetime.now(UTC),
             [row["id"] for row in rows],
         )
     return len(rows)
 
 
-def _note(row: dict[str, Any]) -> dict[str, Any]:
+def _note(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": row["id"],
         "order_id": row["order"],
@@ -68,9 +71,9 @@ async def run_relay(database_url: str, redis: aioredis.Redis, stop: asyncio.Even
     wake = asyncio.Event()
     while not stop.is_set():
         try:
-            async with _listening(database_url, wake):
+            async with _listening(database_url, wake) as connection:
                 while not stop.is_set():
-                    while await publish_pending(redis) == BATCH:
+                    while await publish_pending(redis, connection) == BATCH:
                         pass
                     await _first_of(wake, stop, seconds=POLL_SECONDS)
                     wake.clear()
@@ -94,7 +97,7 @@ async def _first_of(*events: asyncio.Event, seconds: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _listening(database_url: str, wake: asyncio.Event) -> AsyncIterator[None]:
+async def _listening(database_url: str, wake: asyncio.Event) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(database_url)
 
     def notified(*_: object) -> None:
@@ -103,7 +106,7 @@ async def _listening(database_url: str, wake: asyncio.Event) -> AsyncIterator[No
     try:
         await connection.add_listener(NOTIFY_CHANNEL, notified)
         wake.set()  # publish whatever waited while nobody listened
-        yield
+        yield connection
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(connection.close(), 5)

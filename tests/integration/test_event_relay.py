@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 
 from app import actors
@@ -42,15 +43,21 @@ async def received(pubsub: Any, within: float = 10.0) -> list[dict[str, Any]]:
     return notes
 
 
-async def test_committed_events_are_published_once_in_order(redis_client: aioredis.Redis) -> None:
+async def test_committed_events_are_published_once_in_order(
+    redis_client: aioredis.Redis, settings: Settings
+) -> None:
     order_id = await an_order_id()
     async with redis_client.pubsub() as pubsub:
         await pubsub.subscribe(CHANNEL)
         first = await events.record(order_id, "OrderPlaced", actors.CUSTOMER, {})
         second = await events.record(order_id, "PaymentStarted", actors.CUSTOMER, {})
         placed = ORDER_EVENTS.labels("OrderPlaced")._value.get()
-        assert await publish_pending(redis_client) == 2
-        assert await publish_pending(redis_client) == 0
+        connection = await asyncpg.connect(settings.database_url)
+        try:
+            assert await publish_pending(redis_client, connection) == 2
+            assert await publish_pending(redis_client, connection) == 0
+        finally:
+            await connection.close()
         assert ORDER_EVENTS.labels("OrderPlaced")._value.get() == placed + 1  # counted once
         notes = await received(pubsub)
     assert [(n["id"], n["type"]) for n in notes] == [

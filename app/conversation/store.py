@@ -77,8 +77,11 @@ class SessionStore:
         base = row["before"] if row["applied"] == wamid else row["current"]
         return Loaded(Session.from_json(base), expired=False)
 
-    async def save(self, customer_id: int, wamid: str, before: Session, current: Session) -> None:
-        await self._write(customer_id, wamid, before, current)
+    async def save(
+        self, customer_id: int, wamid: str | None, before: Session, current: Session
+    ) -> None:
+        """Keep ``current``, and ``before`` as it was before message ``wamid`` (None: none)."""
+        await fetch(_SAVE, customer_id, wamid, before.to_json(), current.to_json(), self.ttl)
 
     async def undo(self, customer_id: int, wamid: str) -> None:
         """Forget what message ``wamid`` did to the session (it failed for good)."""
@@ -90,7 +93,7 @@ class SessionStore:
         session = Session.new()
         if rows:
             session.cart = Session.from_json(rows[0]["current"]).cart
-        await self._write(customer_id, None, session, session)
+        await self.save(customer_id, None, session, session)
 
     async def current(self, customer_id: int) -> Session | None:
         """The customer's live session, if any (what their next message starts from)."""
@@ -110,11 +113,6 @@ class SessionStore:
         except (RedisError, ValueError, KeyError, TypeError) as exc:
             log.warning("earlier session unreadable", customer_id=customer_id, error=repr(exc))
             return None
-
-    async def _write(
-        self, customer_id: int, wamid: str | None, before: Session, current: Session
-    ) -> None:
-        await fetch(_SAVE, customer_id, wamid, before.to_json(), current.to_json(), self.ttl)
 
 
 async def forget_idle_sessions() -> int:

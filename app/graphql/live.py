@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -109,30 +109,49 @@ class SharedReads:
             cache.popitem(last=False)
 
 
-async def _committed(
-    channels: ChannelsPlugin, shared: SharedReads, after: strawberry.ID | None, order_id: int | None
-) -> AsyncIterator[dict[str, Any]]:
-    """Event rows after ``after`` (or from now), in id order, forever."""
-    async with channels.start_subscription([CHANNEL]) as subscriber:
+async def _follow(
+    channels: ChannelsPlugin,
+    channel: str,
+    start: Callable[[], Awaitable[int]],
+    read: Callable[[int], Awaitable[Sequence[Any]]],
+    wanted: Callable[[dict[str, Any], int], bool],
+) -> AsyncIterator[Any]:
+    """Rows after ``start()`` in id order, forever: read from the table until caught up,
+    then wait on ``channel`` for a note that ``wanted(note, last)`` calls new, and read
+    again. Subscribing comes first, so nothing committed meanwhile is missed."""
+    async with channels.start_subscription([channel]) as subscriber:
         with open_subscription():
             notes = subscriber.iter_events()
-            last = parse_id(after, "after") if after is not None else await _latest()
+            last = await start()
             while True:
-                if order_id is None:
-                    # Shielded: one subscriber leaving must not cancel the read the others share.
-                    rows = await asyncio.shield(shared.next_rows(last))
-                else:
-                    rows = await _rows_after(last, order_id)
+                rows = await read(last)
                 for row in rows:
                     last = row["id"]
                     yield row
                 if len(rows) == BATCH:
                     continue
-                while True:
-                    note = json.loads(await anext(notes))
-                    mine = order_id is None or note.get("order_id") == order_id
-                    if note["id"] > last and mine:
-                        break
+                while not wanted(json.loads(await anext(notes)), last):
+                    pass
+
+
+def _committed(
+    channels: ChannelsPlugin, shared: SharedReads, after: strawberry.ID | None, order_id: int | None
+) -> AsyncIterator[dict[str, Any]]:
+    """Event rows after ``after`` (or from now), in id order, forever."""
+
+    async def start() -> int:
+        return parse_id(after, "after") if after is not None else await _latest()
+
+    async def read(last: int) -> Sequence[Any]:
+        if order_id is None:
+            # Shielded: one subscriber leaving must not cancel the read the others share.
+            return await asyncio.shield(shared.next_rows(last))
+        return await _rows_after(last, order_id)
+
+    def wanted(note: dict[str, Any], last: int) -> bool:
+        return note["id"] > last and (order_id is None or note.get("order_id") == order_id)
+
+    return _follow(channels, CHANNEL, start, read, wanted)
 
 
 async def _order_now(shared: SharedReads, row: dict[str, Any]) -> Order | None:
@@ -183,32 +202,28 @@ class HandoverMessage:
     sent_at: datetime = strawberry.field(description="When they sent it")
 
 
-async def _customer_messages(
+def _customer_messages(
     channels: ChannelsPlugin, customer_id: int, after: int
 ) -> AsyncIterator[dict[str, Any]]:
     """The customer's inbound messages after ``after``, in order, forever."""
-    async with channels.start_subscription([HANDOVER_CHANNEL]) as subscriber:
-        with open_subscription():
-            notes = subscriber.iter_events()
-            last = after
-            while True:
-                rows = await InboundMessage.raw(
-                    "SELECT id, type, sent_at, payload->'message'->'text'->>'body' AS text "
-                    "FROM inbound_message "
-                    "WHERE customer = {} AND id > {} ORDER BY id LIMIT {}",
-                    customer_id,
-                    last,
-                    BATCH,
-                )
-                for row in rows:
-                    last = row["id"]
-                    yield row
-                if len(rows) == BATCH:
-                    continue
-                while True:
-                    note = json.loads(await anext(notes))
-                    if note["customer_id"] == customer_id and note["message_id"] > last:
-                        break
+
+    async def start() -> int:
+        return after
+
+    async def read(last: int) -> Sequence[Any]:
+        rows: list[dict[str, Any]] = await InboundMessage.raw(
+            "SELECT id, type, sent_at, payload->'message'->'text'->>'body' AS text "
+            "FROM inbound_message WHERE customer = {} AND id > {} ORDER BY id LIMIT {}",
+            customer_id,
+            last,
+            BATCH,
+        )
+        return rows
+
+    def wanted(note: dict[str, Any], last: int) -> bool:
+        return bool(note["customer_id"] == customer_id and note["message_id"] > last)
+
+    return _follow(channels, HANDOVER_CHANNEL, start, read, wanted)
 
 
 @strawberry.type(description="Follow the shop live over WebSocket (graphql-transport-ws).")

@@ -77,6 +77,12 @@ class StreamBroker(RedisStreamBroker):
         await super().shutdown()
 
 
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 def redis_retry() -> Retry:
     """Retry a command a few times on a fresh connection when Redis dropped it (a restart
     or a failover), instead of failing the task or the request that sent it."""
@@ -140,8 +146,7 @@ async def run_worker(
             await receiver.listen(stop)
         except Exception as exc:
             log.error("worker lost the queue; listening again", error=repr(exc), pause=pause)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+            await _pause(stop, pause)
             pause = min(pause * 2, 30.0)
             with contextlib.suppress(Exception):
                 await broker.startup()  # declares the consumer group (and stream) again
@@ -203,8 +208,7 @@ async def _acquire(lock: Lock, stop: asyncio.Event) -> bool:
         if not waiting:
             log.info("another scheduler is running; standing by", lock=SCHEDULER_LOCK)
             waiting = True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=SCHEDULER_LOCK_SECONDS / 3)
+        await _pause(stop, SCHEDULER_LOCK_SECONDS / 3)
     return False
 
 
@@ -222,8 +226,7 @@ async def _hold(lock: Lock, stop: asyncio.Event, running: asyncio.Task[None]) ->
             if running in done:
                 error = None if running.cancelled() else running.exception()
                 log.error("scheduler loop ended; starting again", error=repr(error))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=RESTART_PAUSE_SECONDS)
+                await _pause(stop, RESTART_PAUSE_SECONDS)
                 return
             try:
                 await lock.reacquire()

@@ -22,8 +22,9 @@ from app.logs import configure_logging
 from app.metrics import metrics
 from app.payments.methods import PaymentMethods
 from app.payments.webhook import payment_return, receive_payment_event
-from app.queue import in_process_worker, redis_retry
+from app.queue import in_process_worker
 from app.receipts.web import download_receipt
+from app.redis_clients import redis_retry
 from app.resources import Resources, open_resources
 from app.runtime import Runtime, build_payment_methods, open_runtime
 from app.settings import Settings, get_settings

@@ -15,8 +15,6 @@ from typing import Any
 import structlog
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from taskiq import AsyncBroker, BrokerMessage, TaskiqScheduler
 from taskiq.acks import AcknowledgeType
@@ -25,6 +23,7 @@ from taskiq.receiver import Receiver
 from taskiq.schedule_sources import LabelScheduleSource
 from taskiq_redis import RedisStreamBroker
 
+from app.redis_clients import redis_retry
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -81,12 +80,6 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
     """Wait ``seconds``, or less if ``stop`` is set meanwhile."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def redis_retry() -> Retry:
-    """Retry a command a few times on a fresh connection when Redis dropped it (a restart
-    or a failover), instead of failing the task or the request that sent it."""
-    return Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3)
 
 
 def build_broker(settings: Settings) -> AsyncBroker:

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from app.db.engine import bind_engine, open_pool
 from app.db.errors import DATABASE_UNAVAILABLE
 from app.db.locks import open_lock_pool
-from app.queue import redis_retry
+from app.redis_clients import redis_retry
 from app.settings import Settings
 
 log = structlog.get_logger(__name__)
